@@ -1,0 +1,3 @@
+from netcopilot.frontends.cli import main
+
+main()

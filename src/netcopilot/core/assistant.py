@@ -1,0 +1,298 @@
+"""The Assistant: from a message to a structured answer.
+
+    text ─ sanitize ─> spaCy pipeline (entities, textcat) ─┐
+                       MiniLM embedding ───────────────────┼─> intent ensemble ─> follow-up context
+                                                           │        │
+                       command ranker <── slots ───────────┘        ├─> clarify if unsure
+                       runbook + session search (FAISS) ────────────┘
+                                   └─> Answer ─> store (question, answer, commands)
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import numpy as np
+
+from netcopilot import artifacts, messages
+from netcopilot.core.types import Answer, Match, Request
+from netcopilot.embeddings import Encoder, VectorCache
+from netcopilot.errors import InputError, ModelMismatchError
+from netcopilot.knowledge import Knowledge, load_knowledge
+from netcopilot.nlu.entities import Entity
+from netcopilot.nlu.intents import IntentClassifier
+from netcopilot.recommend.ranker import CommandRanker, build_ranker
+from netcopilot.recommend.slots import slot_values
+from netcopilot.retrieval.runbook_index import SessionIndex, build_runbook_index
+from netcopilot.settings import Settings
+from netcopilot.store.db import Store
+
+MAX_CHARS = 2000
+RUNBOOK_MIN_SIMILARITY = 0.40  # below this a runbook is shown but its causes/fixes are not used
+SESSION_MIN_SIMILARITY = 0.50
+INTENT_BOOST = 0.08  # added to a runbook's similarity when it is written for the predicted intent
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_SHELL_SYNTAX = re.compile(r"(;|\|\||&&|\$\(|`|\|\s*\w|>\s*/|\brm\s+-rf\b)")
+_FOLLOWUP = re.compile(
+    r"^\s*(and|also|what about|how about|same (for|on|with)|now|then|ok(ay)?,? (and|now)|but|plus|"
+    r"try|instead|what if|and if|or)\b",
+    re.I,
+)
+HOST_LABELS = {"IPV4", "IPV6", "HOSTNAME", "URL"}
+NEW_TOPIC_CONFIDENCE = 0.75  # a follow-up this confident about its own intent starts a new topic
+
+
+def sanitize(text: str) -> tuple[str, list[str]]:
+    """Printable text of at most MAX_CHARS characters, and notes about what was changed.
+    Control characters become spaces, so entity offsets still point into the user's text."""
+    notes: list[str] = []
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(" ", text)
+        notes.append(messages.BINARY)
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS]
+        notes.append(messages.TRIMMED.format(limit=MAX_CHARS))
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) >= 4 and sum(c.isascii() for c in letters) / len(letters) < 0.5:
+        notes.append(messages.NOT_ENGLISH)
+    return text, notes
+
+
+def _group(label: str) -> str:
+    return "HOST" if label in HOST_LABELS else label
+
+
+class Assistant:
+    def __init__(self, settings: Settings, encoder: Encoder, intents: IntentClassifier, ranker: CommandRanker,
+                 knowledge: Knowledge, runbook_index: Any, store: Store, versions: dict[str, str]):
+        self.settings = settings
+        self.encoder = encoder
+        self.intents = intents
+        self.ranker = ranker
+        self.knowledge = knowledge
+        self.runbook_index = runbook_index
+        self.runbooks = {book.id: book for book in knowledge.runbooks}
+        self.store = store
+        self.versions = versions
+        self.sessions = SessionIndex()
+        for conv_id, text, vector in store.solved_sessions(encoder.version):
+            self.sessions.add(conv_id, text, vector)
+        self._users: dict[str, int] = {}
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, store: Store | None = None) -> "Assistant":
+        settings = settings or Settings.load()
+        bundle = artifacts.current_dir(settings.models_dir)
+        manifest = artifacts.read_manifest(bundle)
+        encoder = Encoder(artifacts.encoder_dir(settings.models_dir), threads=settings.threads)
+        if manifest["encoder"] != encoder.version:
+            raise ModelMismatchError(
+                f"models in {bundle} were trained with encoder {manifest['encoder']}, found {encoder.version}; "
+                "run `netcopilot train`"
+            )
+        intents = IntentClassifier.load(bundle)
+        knowledge = load_knowledge(settings.intents_dir, settings.knowledge_dir)
+        cache = VectorCache.load(bundle / "vectors.npz")
+
+        def embed(texts: list[str]) -> np.ndarray:
+            return cache.vectors(encoder, texts)
+
+        ranker = build_ranker(knowledge.catalog, embed)
+        ranker.load_weights(bundle / "ranker.json")
+        runbook_index = build_runbook_index(knowledge.runbooks, embed)
+        versions = {"models": manifest["version"], "encoder": encoder.version, "knowledge": knowledge.fingerprint()}
+        store = store or Store(settings.database_url)
+        return cls(settings, encoder, intents, ranker, knowledge, runbook_index, store, versions)
+
+    # --- the one entry point ------------------------------------------------------------------
+
+    def answer(self, request: Request) -> Answer:
+        started = time.perf_counter()
+        text, notes = sanitize(request.text)
+        if not text.strip():
+            return Answer(query=request.text, intent="smalltalk", confidence=0.0, alternatives=[], entities=[],
+                          commands=[], matches=[], clarify=messages.EMPTY, notes=notes,
+                          model_versions=self.versions)
+        conv_id, context = self._conversation(request)
+        doc = self.intents.nlp(text)
+        entities: list[Entity] = list(doc.user_data.get("net_entities", []))
+        vector = self.encoder.encode_one(text)
+        members = self.intents.member_probas([text], vector[None, :], docs=[doc])
+        proba = self.intents.ensemble.combine(members)[0]
+
+        followup = bool(context) and self._is_followup(text, entities, float(proba.max()))
+        carried: list[Entity] = []
+        rank_vector = vector
+        rank_text = text
+        if followup:
+            previous = context.get("text", "")
+            if context.get("clarify") or proba.max() < NEW_TOPIC_CONFIDENCE:
+                combined = f"{previous} {text}"
+                if context.get("clarify"):
+                    cvec = self.encoder.encode_one(combined)
+                    proba = self.intents.predict_proba([combined], cvec[None, :])[0]
+                else:
+                    prev = np.array([context.get("proba", {}).get(c, 0.0) for c in self.intents.classes])
+                    proba = 0.35 * proba + 0.65 * prev if prev.sum() > 0 else proba
+                rank_text = combined
+                both = self.encoder.encode_one(previous) + vector
+                rank_vector = both / max(float(np.linalg.norm(both)), 1e-9)
+            present = {_group(e.label) for e in entities}
+            carried = [Entity(**e) for e in context.get("entities", []) if _group(e["label"]) not in present]
+
+        order = np.argsort(-proba)
+        intent = self.intents.classes[order[0]]
+        confidence = float(proba[order[0]])
+        alternatives = [(self.intents.classes[i], float(proba[i])) for i in order[1:4]]
+        intent_proba = {c: float(p) for c, p in zip(self.intents.classes, proba)}
+
+        all_entities = entities + carried
+        slots = slot_values(all_entities, rank_text)
+        suggestions = self.ranker.rank(rank_text, rank_vector, intent_proba, all_entities,
+                                       k=self.settings.top_k, slots=slots)
+        commands = [s.to_dict() for s in suggestions]
+
+        matches, causes, fixes = self._recall(rank_vector, intent)
+        clarify = None
+        if confidence < self.settings.clarify_below:
+            options = " or ".join(name.replace("_", " ") for name, _ in [(intent, confidence), *alternatives[:1]])
+            clarify = messages.CLARIFY.format(options=options, question=self.knowledge.intents[intent].clarify)
+        if _SHELL_SYNTAX.search(text):
+            shown = ", ".join(sorted({m.group(0).strip() for m in _SHELL_SYNTAX.finditer(text)}))
+            notes.append(messages.UNSAFE_TEXT.format(what=shown))
+
+        reply = None
+        history: list[dict[str, Any]] = []
+        if intent == "smalltalk" and confidence >= self.settings.clarify_below:
+            reply = messages.smalltalk_reply(text)
+        elif intent == "history" and request.record:
+            user_id = self._user_id(request.user)
+            history = self.store.recent_questions(user_id, limit=10)
+            if not history:
+                reply = messages.history_empty()
+
+        answer = Answer(
+            query=request.text if len(request.text) <= MAX_CHARS else text,
+            intent=intent,
+            confidence=confidence,
+            alternatives=alternatives,
+            entities=[e.to_dict() for e in entities],
+            commands=commands,
+            matches=matches,
+            causes=causes,
+            fixes=fixes,
+            clarify=clarify,
+            reply=reply,
+            notes=notes,
+            followup=followup,
+            carried=[e.to_dict() for e in carried],
+            history=history,
+            explanation=self._explain(members, suggestions, matches),
+            model_versions=self.versions,
+            conversation_id=conv_id,
+        )
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        if request.record and conv_id is not None:
+            payload = answer.to_dict()
+            answer.answer_id = self.store.record_exchange(conv_id, text, payload, self._reply_text(answer), answer.latency_ms)
+            self.store.save_context(conv_id, {
+                "text": rank_text if followup else text,
+                "intent": intent,
+                "proba": {c: round(p, 5) for c, p in intent_proba.items() if p >= 0.005},
+                "entities": [e.to_dict() for e in all_entities],
+                "clarify": clarify is not None,
+            })
+            answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    # --- feedback and solved sessions --------------------------------------------------------
+
+    def feedback(self, answer_id: int, user: str, kind: str, value: float, text: str = "") -> int:
+        return self.store.add_feedback(answer_id, self._user_id(user), kind, value, text)
+
+    def mark_solved(self, conversation_id: int) -> None:
+        """Remember a conversation as solved: it becomes recallable by similarity."""
+        conv = self.store.get_conversation(conversation_id)
+        if conv is None:
+            raise InputError(f"conversation {conversation_id} does not exist")
+        text = conv.title or ""
+        vector = self.encoder.encode_one(text)
+        self.store.mark_solved(conversation_id, text, vector, self.encoder.version)
+        self.sessions.add(conversation_id, text, vector)
+
+    # --- parts ---------------------------------------------------------------------------------
+
+    def _user_id(self, external_id: str) -> int:
+        if external_id not in self._users:
+            self._users[external_id] = self.store.user(external_id).id
+        return self._users[external_id]
+
+    def _conversation(self, request: Request) -> tuple[int | None, dict[str, Any]]:
+        if not request.record:
+            return None, {}
+        if request.conversation_id is not None:
+            conv = self.store.get_conversation(request.conversation_id)
+            if conv is None:
+                raise InputError(f"conversation {request.conversation_id} does not exist")
+            return conv.id, dict(conv.context or {})
+        conv = self.store.conversation(self._user_id(request.user), request.channel, request.thread)
+        return conv.id, dict(conv.context or {})
+
+    @staticmethod
+    def _is_followup(text: str, entities: list[Entity], confidence: float) -> bool:
+        if _FOLLOWUP.match(text):
+            return True
+        words = len(text.split())
+        return words <= 4 and bool(entities) and confidence < NEW_TOPIC_CONFIDENCE
+
+    def _recall(self, vector: np.ndarray, intent: str) -> tuple[list[Match], list[str], list[str]]:
+        k = self.settings.top_matches
+        matches: list[Match] = []
+        # Runbooks written for the question's intent get a small boost over look-alikes
+        # ("443" also brings TLS runbooks close to a port question).
+        hits = self.runbook_index.search(vector, k * 4)
+        scored = sorted(
+            ((hit.score + (INTENT_BOOST if intent in self.runbooks[hit.doc_id].intents else 0.0), hit) for hit in hits),
+            key=lambda pair: -pair[0],
+        )
+        for _, hit in scored[:k]:
+            book = self.runbooks[hit.doc_id]
+            matches.append(Match("runbook", book.id, book.title, round(hit.score, 4),
+                                 {"path": book.path, "matched": hit.passage, "intents": list(book.intents)}))
+        for hit in self.sessions.search(vector, k):
+            if hit.score >= SESSION_MIN_SIMILARITY:
+                summary = self.store.conversation_summary(int(hit.doc_id)) or {}
+                matches.append(Match("session", hit.doc_id, summary.get("title") or hit.passage,
+                                     round(hit.score, 4), summary))
+        causes: list[str] = []
+        fixes: list[str] = []
+        books = [m for m in matches if m.kind == "runbook" and m.similarity >= RUNBOOK_MIN_SIMILARITY]
+        if books:
+            best = self.runbooks[books[0].id]
+            causes, fixes = list(best.causes[:3]), list(best.fixes[:3])
+        return matches, causes, fixes
+
+    def _explain(self, members: dict[str, np.ndarray], suggestions: list, matches: list[Match]) -> dict[str, Any]:
+        classes = self.intents.classes
+        members_top = {}
+        for name, p in members.items():
+            row = p[0]
+            top = np.argsort(-row)[:3]
+            members_top[name] = [(classes[i], round(float(row[i]), 3)) for i in top]
+        return {
+            "members": members_top,
+            "weights": self.intents.ensemble.weights,
+            "temperature": round(self.intents.ensemble.temperature, 3),
+            "commands": [{"id": s.spec.id, "features": {k: round(v, 3) for k, v in s.features.items()}} for s in suggestions],
+            "matched_passages": [m.detail.get("matched") for m in matches if m.kind == "runbook"],
+        }
+
+    @staticmethod
+    def _reply_text(answer: Answer) -> str:
+        if answer.clarify:
+            return answer.clarify
+        if answer.reply:
+            return answer.reply
+        return "\n".join(c["command"] for c in answer.commands)

@@ -1,0 +1,68 @@
+"""The request every front end builds and the structured answer every front end renders."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Request:
+    text: str
+    user: str = "cli:local"  # stable external id: "cli:<login>", "slack:<team>:<user>"
+    channel: str = "cli"  # cli | slack | api
+    conversation_id: int | None = None  # continue this conversation (follow-ups)
+    thread: str | None = None  # or find the conversation by an external reference
+    record: bool = True  # store the exchange (False for batch tools such as `suggest`)
+
+
+@dataclass
+class Match:
+    kind: str  # runbook | session
+    id: str
+    title: str
+    similarity: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    query: str
+    intent: str
+    confidence: float
+    alternatives: list[tuple[str, float]]
+    entities: list[dict[str, Any]]
+    commands: list[dict[str, Any]]
+    matches: list[Match]
+    causes: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
+    clarify: str | None = None  # a question back to the user instead of a guess
+    reply: str | None = None  # plain text for smalltalk, history and notices
+    notes: list[str] = field(default_factory=list)  # things the user should know (input trimmed...)
+    followup: bool = False
+    carried: list[dict[str, Any]] = field(default_factory=list)  # entities reused from context
+    history: list[dict[str, Any]] = field(default_factory=list)
+    explanation: dict[str, Any] = field(default_factory=dict)  # what `:why` shows
+    model_versions: dict[str, str] = field(default_factory=dict)
+    answer_id: int | None = None
+    conversation_id: int | None = None
+    latency_ms: float = 0.0
+
+    def to_dict(self, explain: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        data["intent"] = {"name": self.intent, "confidence": round(self.confidence, 4)}
+        data["alternatives"] = [{"name": n, "confidence": round(c, 4)} for n, c in self.alternatives]
+        if not explain:
+            data.pop("explanation")
+        return data
+
+    def suggest_record(self, k: int) -> dict[str, Any]:
+        """The `netcopilot suggest --jsonl` contract."""
+        return {
+            "query": self.query,
+            "intent": {"name": self.intent, "confidence": round(self.confidence, 4)},
+            "entities": [{k2: e[k2] for k2 in ("label", "text", "start", "end")} for e in self.entities],
+            "commands": [
+                {k2: c[k2] for k2 in ("command", "utility", "score", "risk", "why")} for c in self.commands[:k]
+            ],
+        }

@@ -1,0 +1,186 @@
+"""The `netcopilot` command line. Adapters only: parse, call the core, render.
+
+Errors the user can fix (bad files, settings, input) are printed as one line and exit with 2.
+Heavy modules are imported inside the commands so `netcopilot --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from netcopilot.errors import NetcopilotError
+
+app = typer.Typer(
+    name="netcopilot",
+    help="A networking copilot: ask a network question, get the commands to run, likely causes and similar past sessions.",
+    epilog=(
+        "Examples:\n\n"
+        "  netcopilot chat\n\n"
+        "  netcopilot ask \"why can't I reach 10.0.0.5 on port 443?\"\n\n"
+        "  echo 'dns is slow on 10.1.2.3' | netcopilot suggest --jsonl --k 3\n\n"
+        "  netcopilot train"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+err = Console(stderr=True)
+
+
+def _settings():  # noqa: ANN202
+    from netcopilot.settings import Settings
+
+    return Settings.load()
+
+
+def _assistant():  # noqa: ANN202
+    from netcopilot.core.assistant import Assistant
+
+    return Assistant.load(_settings())
+
+
+@app.command(epilog="Example:  netcopilot chat      (or: echo 'is 443 open on web01?' | netcopilot chat)")
+def chat() -> None:
+    """Chat in the terminal. Follow-ups keep context; :help lists the chat commands."""
+    from netcopilot.frontends.chat import run_chat
+
+    settings = _settings()
+    console = Console(highlight=False)
+    raise typer.Exit(run_chat(_assistant, console, Path(settings.home) / "chat_history"))
+
+
+@app.command(epilog="Examples:\n\n  netcopilot ask \"why can't I reach 10.0.0.5 on port 443?\"\n\n  netcopilot ask --json \"dig returns SERVFAIL for corp.example\"")
+def ask(
+    question: str = typer.Argument(..., help="The question, in quotes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole structured answer as JSON."),
+    why: bool = typer.Option(False, "--why", help="Also explain how the answer was chosen."),
+) -> None:
+    """Answer one question and exit."""
+    from netcopilot.core.types import Request
+    from netcopilot.frontends.chat import _user
+    from netcopilot.frontends.terminal import render_answer, render_why
+
+    answer = _assistant().answer(Request(text=question, user=_user(), channel="cli"))
+    if as_json:
+        sys.stdout.write(json.dumps(answer.to_dict(explain=why), default=str) + "\n")
+        return
+    console = Console(highlight=False)
+    render_answer(answer, console)
+    if why:
+        render_why(answer, console)
+
+
+@app.command(epilog="Example:  printf 'dns is slow on 10.1.2.3\\nis 443 open on web01?\\n' | netcopilot suggest --jsonl --k 3")
+def suggest(
+    jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per input line (the batch contract)."),
+    k: int = typer.Option(5, "--k", min=1, max=50, help="Commands per question."),
+) -> None:
+    """Read questions from stdin, one per line; suggest K commands for each, in order.
+
+    With --jsonl each output line is
+    {"query", "intent": {"name", "confidence"}, "entities": [{"label", "text", "start", "end"}],
+    "commands": [{"command", "utility", "score", "risk", "why"}]}, best command first.
+    Nothing is stored.
+    """
+    from netcopilot.core.types import Request
+
+    assistant = _assistant()
+    out = sys.stdout
+    stream = (raw.decode("utf-8", errors="replace") for raw in sys.stdin.buffer)
+    for raw in stream:
+        line = raw.rstrip("\r\n")
+        answer = assistant.answer(Request(text=line, record=False))
+        record = answer.suggest_record(k)
+        if jsonl:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            out.write(f"# {line}\n# intent: {record['intent']['name']} ({record['intent']['confidence']:.2f})\n")
+            for cmd in record["commands"]:
+                out.write(f"{cmd['command']}    # {cmd['risk']}: {cmd['why']}\n")
+            out.write("\n")
+        out.flush()
+
+
+@app.command(epilog="Examples:\n\n  netcopilot train\n\n  netcopilot train --if-missing     (what `make chat` runs)")
+def train(
+    if_missing: bool = typer.Option(False, "--if-missing", help="Do nothing when models already exist."),
+    rebuild_encoder: bool = typer.Option(False, "--rebuild-encoder", help="Export the MiniLM encoder to ONNX again."),
+    spacy_epochs: int = typer.Option(12, "--spacy-epochs", min=1, max=200, help="Training epochs of the spaCy textcat."),
+) -> None:
+    """Train the intent classifiers and command ranker from the files in intents/ and
+    knowledge_base/, evaluate them on the held-out split, and write a new model version."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from netcopilot import artifacts
+    from netcopilot.training import STEPS
+    from netcopilot.training import train as run_training
+
+    settings = _settings()
+    if if_missing and artifacts.current_version(settings.models_dir):
+        try:
+            artifacts.read_manifest(artifacts.current_dir(settings.models_dir))
+            err.print(f"models present in {settings.models_dir} (version {artifacts.current_version(settings.models_dir)})")
+            return
+        except NetcopilotError as exc:
+            err.print(f"rebuilding models: {exc}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err) as progress:
+        task = progress.add_task("Training", total=STEPS)
+
+        def update(message: str, done: int, total: int) -> None:
+            progress.update(task, description=message, completed=done, total=total)
+
+        report = run_training(settings, progress=update, rebuild_encoder=rebuild_encoder, spacy_epochs=spacy_epochs)
+    ens = report.metrics["intent"]["ensemble"]
+    err.print(
+        f"model version {report.version} written to {report.bundle} in {report.seconds:.0f}s\n"
+        f"held-out intents: accuracy {ens['accuracy']:.3f}, macro-F1 {ens['macro_f1']:.3f}, ECE {ens['ece']:.3f} "
+        f"(model card: {report.bundle / 'MODEL_CARD.md'})"
+    )
+
+
+@app.command(epilog="Example:  netcopilot check")
+def check() -> None:
+    """Validate intents/, the command catalog and the runbooks; report the first problem."""
+    from netcopilot.knowledge import load_knowledge
+    from netcopilot.nlu.data import load_intents
+
+    settings = _settings()
+    data = load_intents(settings.intents_dir)
+    knowledge = load_knowledge(settings.intents_dir, settings.knowledge_dir)
+    typer.echo(
+        f"ok: {len(data.definitions)} intents ({len(data.train)} training, {len(data.test)} held-out phrasings), "
+        f"{len(knowledge.catalog)} commands, {len(knowledge.runbooks)} runbooks"
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version of netcopilot and of the models in use."""
+    from netcopilot import __version__, artifacts
+
+    settings = _settings()
+    typer.echo(f"netcopilot {__version__}, models {artifacts.current_version(settings.models_dir) or 'not built'}")
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    try:
+        app(args=argv, prog_name="netcopilot")
+    except NetcopilotError as exc:
+        err.print(f"netcopilot: error: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

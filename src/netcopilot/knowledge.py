@@ -1,0 +1,36 @@
+"""The team's written knowledge, loaded and checked together: intents, commands, runbooks."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from netcopilot.nlu.data import IntentDef, load_definitions
+from netcopilot.recommend.catalog import CommandSpec, load_catalog
+from netcopilot.retrieval.runbooks import Runbook, load_runbooks
+
+
+@dataclass
+class Knowledge:
+    intents: dict[str, IntentDef]
+    catalog: list[CommandSpec]
+    runbooks: list[Runbook]
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for spec in self.catalog:
+            digest.update(repr((spec.id, spec.template, spec.examples, spec.intents)).encode())
+        for book in self.runbooks:
+            digest.update(repr(book).encode())
+        return digest.hexdigest()[:12]
+
+
+def load_knowledge(intents_dir: Path, knowledge_dir: Path) -> Knowledge:
+    intents = load_definitions(intents_dir)
+    names = set(intents)
+    return Knowledge(
+        intents=intents,
+        catalog=load_catalog(Path(knowledge_dir) / "commands", names),
+        runbooks=load_runbooks(Path(knowledge_dir) / "runbooks", names),
+    )

@@ -1,0 +1,270 @@
+"""Ranking the catalog's commands for a question, and filling their parameters.
+
+Every command gets a feature vector from the question:
+
+- `intent`    how probable the command's intents are (first intent counts most)
+- `example`   best cosine similarity between the question and the command's example requests
+- `describe`  cosine similarity with the command's description
+- `mention`   the question names the command's utility ("use mtr", "dig says...")
+- `slots`     share of the command's parameters the question supplies (host, port, interface...)
+- `needs`     the command has required parameters the question leaves empty
+- `platform`  +1 when the command is for the platform the question names, -1 when it is for
+              another one (macOS, Cisco IOS, Junos are only suggested when asked for)
+- `risk`      caution/dangerous commands, unless the question asks to change something
+
+The score is a linear function of these features whose weights are learned by logistic
+regression on the catalog's own example requests (leave-one-out for the similarities: an
+example is never compared with itself). Results are diversified so that the first few commands
+use different utilities, then parameters are filled with validated, shell-quoted values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from netcopilot.nlu.entities import Entity
+from netcopilot.recommend.catalog import CommandSpec
+from netcopilot.recommend.slots import Rendered, render, slot_values
+
+FEATURES = ("intent", "example", "describe", "mention", "slots", "needs", "platform", "risk")
+DEFAULT_WEIGHTS = {
+    "intent": 2.0, "example": 6.0, "describe": 2.0, "mention": 2.5, "slots": 1.0,
+    "needs": -0.5, "platform": 1.5, "risk": -0.7, "bias": 0.0,
+}  # fmt: skip
+REPEAT_PENALTY = 0.75  # a utility already shown gets its next score multiplied by this (scores > 0)
+
+PLATFORM_WORDS = {
+    "macos": r"\b(?:mac|macs|macos|osx|os x|macbook\w*|imac|mac ?mini|darwin|sonoma|ventura|sequoia)\b",
+    "cisco-ios": r"\b(?:cisco|ios|ios-xe|catalyst|nexus|nx-os|isr|asr|c9[0-9]{3}|show ip|show run|show int\w*|show cdp|show mac)\b",
+    "junos": r"\b(?:juniper|junos|srx|mx[0-9]+|ex[0-9]{4}|qfx)\b",
+    "linux": r"\b(?:linux|ubuntu|debian|centos|rhel|fedora|alpine|arch linux|rocky|alma|systemd)\b",
+}
+_PLATFORM_RX = {name: re.compile(rx, re.I) for name, rx in PLATFORM_WORDS.items()}
+CHANGE_WORDS = re.compile(
+    r"\b(?:add|allow|permit|block|deny|drop|open|close|flush|delete|remove|del|reset|bring|set|enable|"
+    r"disable|restart|renew|release|change|configure|forward|unblock|whitelist|blacklist|ban|unban|"
+    r"start|stop|up|down|create|generate|copy|push|install)\b",
+    re.I,
+)
+# Names users write for a utility besides its own.
+ALIASES = {
+    "traceroute": ("tracert", "trace route"), "nc": ("netcat",), "tshark": ("wireshark",),
+    "nslookup": ("ns lookup",), "ip": ("iproute2", "ip addr", "ip route", "ip link", "ip neigh", "ip -s"),
+    "iperf3": ("iperf",), "ss": ("ss -",), "mtr": ("my traceroute",),
+    "openssl": ("s_client",), "ssh-keygen": ("keygen",), "wg": ("wireguard",), "nft": ("nftables",),
+    "firewall-cmd": ("firewalld",), "resolvectl": ("systemd-resolved",), "dhclient": ("dhcp client",),
+}  # fmt: skip
+# Words too common to count as naming the utility.
+WEAK_NAMES = {"ip", "host", "show", "route", "cat", "watch", "last", "arp", "ping6"}
+
+
+def detect_platform(text: str) -> str | None:
+    for name, rx in _PLATFORM_RX.items():
+        if rx.search(text):
+            return name
+    return None
+
+
+@dataclass
+class Suggestion:
+    spec: CommandSpec
+    rendered: Rendered
+    score: float
+    features: dict[str, float]
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.spec.id,
+            "command": self.rendered.command,
+            "utility": self.spec.utility,
+            "score": round(self.score, 4),
+            "risk": self.spec.risk,
+            "root": self.spec.root,
+            "platform": self.spec.platform,
+            "why": self.why,
+            "complete": self.rendered.complete,
+            "missing": list(self.rendered.missing),
+            "filled": self.rendered.filled,
+        }
+
+
+@dataclass
+class CommandRanker:
+    catalog: list[CommandSpec]
+    example_vectors: np.ndarray  # (n_examples, dim)
+    example_owner: np.ndarray  # (n_examples,) index of the command each example belongs to
+    describe_vectors: np.ndarray  # (n_commands, dim)
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+
+    def __post_init__(self) -> None:
+        n = self._n = len(self.catalog)
+        self._intent_names: list[str] = sorted({name for spec in self.catalog for name in spec.intents})
+        col = {name: j for j, name in enumerate(self._intent_names)}
+        self._intent_weight = np.zeros((n, len(col)), dtype=np.float32)  # 1, .75, .56... by position
+        self._param_types = sorted({p.type for spec in self.catalog for p in spec.params})
+        tcol = {t: j for j, t in enumerate(self._param_types)}
+        self._uses = np.zeros((n, len(tcol)), dtype=np.float32)  # params of each type
+        self._needs = np.zeros((n, len(tcol)), dtype=np.float32)  # required params without default
+        self._platform = [spec.platform for spec in self.catalog]
+        self._risk = np.array([{"safe": 0.0, "caution": 1.0, "dangerous": 2.0}[s.risk] for s in self.catalog], np.float32)
+        for i, spec in enumerate(self.catalog):
+            for j, name in enumerate(spec.intents):
+                self._intent_weight[i, col[name]] = max(self._intent_weight[i, col[name]], 0.75**j)
+            for p in spec.params:
+                self._uses[i, tcol[p.type]] += 1
+                if p.required and p.default is None:
+                    self._needs[i, tcol[p.type]] += 1
+        self._n_params = np.maximum(self._uses.sum(axis=1), 1)
+        # One pattern finds every utility the question names; group names map back to utilities.
+        names: dict[str, str] = {}
+        for spec in self.catalog:
+            for alias in ALIASES.get(spec.utility, ()):
+                names[alias] = spec.utility
+            if spec.utility not in WEAK_NAMES:
+                names[spec.utility] = spec.utility
+        ordered = sorted(names, key=len, reverse=True)
+        self._mention_rx = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, ordered)) + r")(?![\w-])", re.I)
+        self._mention_names = {name.lower(): utility for name, utility in names.items()}
+        self._utility = np.array([spec.utility for spec in self.catalog])
+
+    # --- features ---------------------------------------------------------------------------
+
+    def features(
+        self,
+        text: str,
+        vector: np.ndarray,
+        intent_proba: dict[str, float],
+        slots: dict[str, list[str]],
+        exclude_example: int | None = None,
+    ) -> np.ndarray:
+        F = np.zeros((self._n, len(FEATURES)), dtype=np.float32)
+        p = np.array([intent_proba.get(name, 0.0) for name in self._intent_names], dtype=np.float32)
+        F[:, 0] = (self._intent_weight * p).max(axis=1)
+        sims = self.example_vectors @ vector
+        if exclude_example is not None:
+            sims[exclude_example] = -1.0
+        best = np.full(self._n, -1.0, dtype=np.float32)
+        np.maximum.at(best, self.example_owner, sims)
+        F[:, 1] = best
+        F[:, 2] = self.describe_vectors @ vector
+        named = {self._mention_names[m.lower()] for m in self._mention_rx.findall(text)}
+        if named:
+            F[:, 3] = np.isin(self._utility, list(named))
+        present = np.array([1.0 if t in slots else 0.0 for t in self._param_types], dtype=np.float32)
+        F[:, 4] = (self._uses @ present) / self._n_params
+        F[:, 5] = self._needs @ (1.0 - present)
+        platform = detect_platform(text)
+        for i, own in enumerate(self._platform):
+            if own in ("linux", "any"):
+                F[i, 6] = -1.0 if platform not in (None, "linux") and own == "linux" else 0.0
+            else:
+                F[i, 6] = 1.0 if platform == own else -1.0
+        if not CHANGE_WORDS.search(text):
+            F[:, 7] = self._risk
+        return F
+
+    def scores(self, F: np.ndarray) -> np.ndarray:
+        w = np.array([self.weights[name] for name in FEATURES], dtype=np.float32)
+        return F @ w + self.weights.get("bias", 0.0)
+
+    # --- ranking ----------------------------------------------------------------------------
+
+    def rank(
+        self,
+        text: str,
+        vector: np.ndarray,
+        intent_proba: dict[str, float],
+        entities: Sequence[Entity],
+        k: int = 5,
+        slots: dict[str, list[str]] | None = None,
+    ) -> list[Suggestion]:
+        slots = slot_values(list(entities), text) if slots is None else slots
+        F = self.features(text, vector, intent_proba, slots)
+        raw = self.scores(F)
+        order = diversify(raw, [spec.utility for spec in self.catalog], k)
+        out = []
+        for i in order:
+            spec = self.catalog[i]
+            values = {p.name: slots[p.type][0] for p in spec.params if p.type in slots}
+            rendered = render(spec.template, spec.param_dicts, values)
+            prob = 1.0 / (1.0 + np.exp(-raw[i]))
+            feats = dict(zip(FEATURES, map(float, F[i])))
+            out.append(Suggestion(spec, rendered, float(prob), feats, explain(spec, rendered, feats)))
+        return out
+
+    # --- learning the weights ---------------------------------------------------------------
+
+    def fit(self, intent_probas: list[dict[str, float]], query_vectors: np.ndarray, texts: list[str],
+            slots: list[dict[str, list[str]]], positives: list[set[str]], example_index: list[int | None],
+            C: float = 1.0) -> dict[str, float]:
+        """Learn feature weights from queries whose acceptable utilities are known."""
+        from sklearn.linear_model import LogisticRegression
+
+        rows, labels = [], []
+        for proba, vec, text, slot, pos, ex in zip(intent_probas, query_vectors, texts, slots, positives, example_index):
+            F = self.features(text, vec, proba, slot, exclude_example=ex)
+            y = np.array([spec.utility in pos for spec in self.catalog], dtype=int)
+            rows.append(F)
+            labels.append(y)
+        X, Y = np.vstack(rows), np.concatenate(labels)
+        model = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(X, Y)
+        self.weights = {name: float(w) for name, w in zip(FEATURES, model.coef_[0])}
+        self.weights["bias"] = float(model.intercept_[0])
+        return self.weights
+
+    def save_weights(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.weights, indent=2))
+
+    def load_weights(self, path: Path) -> None:
+        data = json.loads(Path(path).read_text())
+        missing = [name for name in FEATURES if name not in data]
+        if missing:
+            raise ValueError(f"{path}: ranker weights missing {missing}")
+        self.weights = data
+
+
+def diversify(scores: np.ndarray, utilities: list[str], k: int) -> list[int]:
+    """Top-k indices; each repeat of a utility multiplies its score by REPEAT_PENALTY (on a
+    positive scale), so the first suggestions tend to show different tools."""
+    shifted = scores - scores.min() + 1e-6
+    candidates = list(np.argsort(-shifted)[: max(k * 8, 40)])
+    seen: dict[str, int] = {}
+    chosen: list[int] = []
+    while candidates and len(chosen) < k:
+        best = max(candidates, key=lambda i: shifted[i] * REPEAT_PENALTY ** seen.get(utilities[i], 0))
+        chosen.append(best)
+        candidates.remove(best)
+        seen[utilities[best]] = seen.get(utilities[best], 0) + 1
+    return chosen
+
+
+def explain(spec: CommandSpec, rendered: Rendered, feats: dict[str, float]) -> str:
+    why = spec.why.rstrip(".")
+    filled = ", ".join(f"{name} {value}" for name, value in rendered.filled.items())
+    notes = []
+    if filled:
+        notes.append(f"using {filled} from your message")
+    if rendered.missing:
+        notes.append("fill in " + ", ".join(f"<{m}>" for m in rendered.missing))
+    if spec.root:
+        notes.append("needs root")
+    return why + (f" ({'; '.join(notes)})" if notes else "") + "."
+
+
+def build_ranker(catalog: list[CommandSpec], embed: Any) -> CommandRanker:
+    """A ranker with default weights; `embed(texts) -> (n, dim)` supplies the vectors."""
+    texts: list[str] = []
+    owner: list[int] = []
+    for i, spec in enumerate(catalog):
+        for example in spec.examples:
+            texts.append(example)
+            owner.append(i)
+    describe = embed([spec.description for spec in catalog])
+    return CommandRanker(catalog, embed(texts), np.array(owner, dtype=np.int64), describe)

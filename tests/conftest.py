@@ -1,0 +1,95 @@
+"""Shared fixtures. Everything is real: models are trained once per test session by the same
+code `netcopilot train` runs, SQLite lives in a temporary directory, and PostgreSQL is the server
+on this machine (a fresh schema per session, dropped at the end)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from netcopilot.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("NETCOPILOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's own NETCOPILOT_* settings."""
+    for name in list(os.environ):
+        if name.startswith("NETCOPILOT_") and name != "NETCOPILOT_TEST_POSTGRES":
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Models trained once for the whole session (about a minute), exactly as `netcopilot train`."""
+    from netcopilot.training import train
+
+    target = tmp_path_factory.mktemp("models")
+    settings = Settings.load(environ={}, home=target, models_dir=target)
+    train(settings)
+    return target
+
+
+def make_settings(home: Path, models_dir: Path, database_url: str | None = None) -> Settings:
+    return Settings.load(environ={}, home=home, models_dir=models_dir,
+                         database_url=database_url or f"sqlite:///{home / 'netcopilot.db'}")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, models_dir: Path) -> Settings:
+    return make_settings(tmp_path, models_dir)
+
+
+@pytest.fixture(scope="session")
+def shared_assistant(tmp_path_factory: pytest.TempPathFactory, models_dir: Path):
+    """One loaded Assistant for read-only checks (its own SQLite store)."""
+    from netcopilot.core.assistant import Assistant
+
+    home = tmp_path_factory.mktemp("home")
+    return Assistant.load(make_settings(home, models_dir))
+
+
+@pytest.fixture
+def assistant(settings: Settings, shared_assistant):
+    """An Assistant with the shared models but a fresh, empty store."""
+    from netcopilot.core.assistant import Assistant
+    from netcopilot.store.db import Store
+
+    a = shared_assistant
+    fresh = Assistant(settings, a.encoder, a.intents, a.ranker, a.knowledge, a.runbook_index,
+                      Store(settings.database_url), a.versions)
+    yield fresh
+    fresh.store.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections use a fresh schema in the local PostgreSQL `test` database,
+    dropped after the test."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"nc_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"PostgreSQL at {PG_URL} is required for the store tests: {exc}")
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("postgres_url")

@@ -32,7 +32,7 @@ from netcopilot.nlu.intents import (
     TextcatMember,
     expected_calibration_error,
 )
-from netcopilot.recommend.ranker import CommandRanker, build_ranker
+from netcopilot.recommend.ranker import CommandRanker, TrainingQuery, build_ranker
 from netcopilot.recommend.slots import slot_values
 from netcopilot.settings import Settings
 
@@ -118,22 +118,32 @@ def evaluate_intents(model: IntentClassifier, data: IntentData, embed: Callable[
     return out
 
 
-def fit_ranker(knowledge: Knowledge, model: IntentClassifier, embed: Callable[[list[str]], np.ndarray]) -> CommandRanker:
-    """Learn the ranker's feature weights from the catalog's example requests."""
+def fit_ranker(knowledge: Knowledge, model: IntentClassifier, embed: Callable[[list[str]], np.ndarray],
+               requests_path: Path) -> CommandRanker:
+    """Learn the ranker from labelled requests and the catalog's example requests."""
     from netcopilot.nlu.entities import find_entities
+    from netcopilot.recommend.requests import load_requests
 
     ranker = build_ranker(knowledge.catalog, embed)
-    texts: list[str] = []
-    positives: list[set[str]] = []
+    rows: list[tuple[str, list[str], str | None, int | None]] = []
+    example = 0
     for spec in knowledge.catalog:
-        for example in spec.examples:
-            texts.append(example)
-            positives.append({spec.utility})
+        for text in spec.examples:
+            rows.append((text, [spec.utility], None, example))
+            example += 1
+    if requests_path.exists():
+        utilities = {spec.utility for spec in knowledge.catalog}
+        for req in load_requests(requests_path, utilities, set(knowledge.intents)):
+            rows.append((req.query, list(req.utilities), req.intent, None))
+    texts = [r[0] for r in rows]
     vectors = embed(texts)
     proba = model.predict_proba(texts, vectors)
-    intent_dicts = [dict(zip(model.classes, map(float, row))) for row in proba]
-    slots = [slot_values(find_entities(t), t) for t in texts]
-    ranker.fit(intent_dicts, vectors, texts, slots, positives, list(range(len(texts))))
+    queries = [
+        TrainingQuery(text, vec, dict(zip(model.classes, map(float, p))), slot_values(find_entities(text), text),
+                      utils, intent, ex)
+        for (text, utils, intent, ex), vec, p in zip(rows, vectors, proba)
+    ]
+    ranker.fit(queries)
     return ranker
 
 
@@ -207,7 +217,7 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
     intent_metrics = evaluate_intents(model, data, embed, settings.clarify_below)
 
     progress("Learning the command ranker", 5, STEPS)
-    ranker = fit_ranker(knowledge, model, embed)
+    ranker = fit_ranker(knowledge, model, embed, Path(settings.knowledge_dir) / "requests" / "train.yml")
     from netcopilot.retrieval.runbook_index import build_runbook_index
 
     build_runbook_index(knowledge.runbooks, embed)  # fills the cache with every passage
@@ -220,7 +230,7 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
         shutil.rmtree(staging)
     staging.mkdir()
     model.save(staging)
-    ranker.save_weights(staging / "ranker.json")
+    ranker.save_state(staging / "ranker.json")
     cache.save(staging / "vectors.npz")
     manifest = {
         "version": version,

@@ -100,7 +100,7 @@ class Assistant:
             return cache.vectors(encoder, texts)
 
         ranker = build_ranker(knowledge.catalog, embed)
-        ranker.load_weights(bundle / "ranker.json")
+        ranker.load_state(bundle / "ranker.json")
         runbook_index = build_runbook_index(knowledge.runbooks, embed)
         versions = {"models": manifest["version"], "encoder": encoder.version, "knowledge": knowledge.fingerprint()}
         store = store or Store(settings.database_url)

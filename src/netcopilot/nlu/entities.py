@@ -42,15 +42,15 @@ SERVICES: dict[str, int] = {
     "smb": 445, "syslog": 514, "smtps": 465, "submission": 587, "ldaps": 636, "imaps": 993, "pop3s": 995,
     "mssql": 1433, "openvpn": 1194, "radius": 1812, "nfs": 2049, "mysql": 3306, "rdp": 3389,
     "wireguard": 51820, "postgres": 5432, "postgresql": 5432, "amqp": 5672, "redis": 6379,
-    "http-alt": 8080, "elasticsearch": 9200, "mongodb": 27017, "bgp": 179, "vnc": 5900,
+    "http-alt": 8080, "elasticsearch": 9200, "mongodb": 27017, "vnc": 5900,
     "kafka": 9092, "memcached": 11211, "sip": 5060, "mqtt": 1883, "ipp": 631,
 }  # fmt: skip
 
 # Services that are also everyday topics ("dns is slow", "ssh asks for a password") only count as
 # ports in a port context; the rest count whenever they appear in one (see _services).
 PROTOCOLS = (
-    "tcp", "udp", "icmp", "icmpv6", "sctp", "gre", "esp", "igmp", "bgp", "ospf", "eigrp", "rip",
-    "vrrp", "hsrp", "stp", "lldp", "cdp", "arp", "ipv6", "ipv4", "quic", "ipsec",
+    "tcp", "udp", "icmpv6", "icmp", "sctp", "gre", "esp", "igmp", "bgp", "ospf", "eigrp", "rip",
+    "vrrp", "arp", "ipv6", "ipv4", "quic",
 )  # fmt: skip
 
 NUMBER_WORDS = {
@@ -75,6 +75,7 @@ COUNT_NOUNS = (
     "times", "time", "pings", "ping", "packets", "packet", "probes", "probe", "requests", "request",
     "attempts", "attempt", "tries", "try", "echoes", "echo", "connections", "queries", "query",
     "lookups", "retries", "hops", "iterations", "rounds", "samples", "streams", "flows", "runs",
+    "cycles", "loops",
 )  # fmt: skip
 
 # Top-level domains we accept for FQDNs: generic, country codes in common use and the
@@ -102,7 +103,11 @@ HOSTNAME_STOPWORDS = frozenset(
     three-way x-forwarded-for pre-shared pre-prod non-prod read-only write-only opt-in opt-out
     set-cookie user-agent keep-alive content-type content-length ttl-exceeded re-add re-enable
     co-worker check-in log-in sign-in login-page in-house day-to-day back-end front-end
-    wireguard-go openvpn-as f5 a10 ios-xe ios-xr nx-os junos-os ce-os eos ipv4-only""".split()
+    wireguard-go openvpn-as f5 a10 ios-xe ios-xr nx-os junos-os ce-os eos ipv4-only
+    ping6 traceroute6 iperf3 iperf2 fail2ban fail2ban-client firewall-cmd ssh-keygen ssh-copy-id
+    ssh-add ssh-keyscan ssh-agent wg-quick ip6tables ip6tables-save iptables-save nft-monitor
+    tcpdump4 mtr-tiny dnsutils bind9 bind9-dnsutils net-tools iproute2 x-forwarded-proto
+    cache-control content-encoding accept-encoding strict-transport-security""".split()
 )
 MACHINE_WORDS = frozenset(
     """web db app api srv server host node vm box router rtr switch sw fw firewall core edge lb
@@ -138,7 +143,7 @@ _IFACE = re.compile(
     r"|(?:Port-channel|Loopback|Tunnel|Po|Lo|Tu)\d+"
     # Junos
     r"|(?:ge|xe|et|fe|so|gr|ip|lt)-\d+/\d+/\d+(?::\d+)?(?:\.\d+)?"
-    r"|(?:ae|irb|fxp|em|me|reth|st0)\d*(?:\.\d+)?"
+    r"|(?:ae|fxp|em|me|reth)\d+(?:\.\d+)?|irb(?:\.\d+)?|st0(?:\.\d+)?"
     r")(?![\w/-])",
     re.I,
 )
@@ -154,8 +159,23 @@ _PORT_KEYWORD = re.compile(
 _PORT_SLASH = re.compile(r"\b(?:(tcp|udp|sctp)[/ ](\d{1,5})|(\d{1,5})/(tcp|udp|sctp))\b", re.I)
 _PORT_AFTER_COLON = re.compile(r"([\w.-]+\]?|\]):(\d{1,5})\b(?![:.]\d)")
 _PORT_ON = re.compile(r"\b(?:on|at|to|via|over|using|against)\s+(\d{1,5})(?![\w.:/%-]|\s*(?:%|percent))\b", re.I)
+_PORT_VERB = re.compile(
+    r"\b(?:open|opening|allow|allowing|forward|forwarding|dnat|expose|exposing|publish|block|blocking|"
+    r"deny|denying|close|closing|listen(?:ing)?\s+on|bind(?:ing)?\s+to)\s+(?:local\s+|remote\s+|port\s+)?(\d{1,5})"
+    r"(?![\w.:/%-])",
+    re.I,
+)
+_PORT_AFTER_HOST_IN_COMMAND = re.compile(
+    r"\b(?:nc|ncat|netcat|telnet|socat)\s+(?:-[\w-]+\s+)*[\w.:-]+\s+(\d{1,5})(?![\w.:/%-])", re.I
+)
+_PORT_SSH_FORWARD = re.compile(r"(?<![\w-])-[LRD]\s*(\d{1,5})(?=[:\s]|$)")
 _PORT_STATE = re.compile(
     r"\b(\d{1,5})\s+(?=(?:is\s+|are\s+|seems\s+|looks\s+|still\s+)?(?:open|closed|listening|blocked|filtered|refused|reachable|unreachable)\b)",
+    re.I,
+)
+_UNIT_AFTER = re.compile(
+    r"\s*(?:ms\b|s\b|secs?\b|seconds?\b|min|%|x\b|mbps|gbps|kbps|mb\b|gb\b|kb\b|bytes?\b|users?\b|"
+    + "|".join(rf"{noun}\b" for noun in COUNT_NOUNS) + ")",
     re.I,
 )
 _SERVICE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, SERVICES), key=len, reverse=True)) + r")\b", re.I)
@@ -226,7 +246,9 @@ def plausible_machine_name(text: str) -> bool:
     low = text.lower()
     if low == "localhost":
         return True
-    if low in HOSTNAME_STOPWORDS or len(low) < 2 or not valid_hostname(low):
+    if low in HOSTNAME_STOPWORDS or low in PROTOCOLS or low in SERVICES or len(low) < 2 or not valid_hostname(low):
+        return False
+    if re.fullmatch(r"[A-Z]{2,6}-?\d+(?:-\d+)*", text):  # tickets and AS numbers: INC-20431, CVE-2023-1, AS64512
         return False
     parts = low.split("-")
     letters = sum(c.isalpha() for c in low)
@@ -300,16 +322,11 @@ def _interfaces(text: str) -> Iterator[Candidate]:
     for m in _IFACE.finditer(text):
         name = m.group(1)
         low = name.lower()
-        if low in ("lo", "em", "me", "ae", "irb") and not _looks_like_iface_context(text, m.start(1), m.end(1)):
+        if low in ("lo", "irb") and re.match(r"\s+and behold", text[m.end(1):], re.I):
             continue
         if re.fullmatch(r"(?:se|et|fo|tw|hu|te|fa|po|lo|tu) ?\d+(?:/\d+)*", low) and "/" not in low and not low.startswith(("po", "lo", "tu")):
             continue
         yield m.start(1), m.end(1), "INTERFACE", name
-
-
-def _looks_like_iface_context(text: str, start: int, end: int) -> bool:
-    around = text[max(0, start - 25) : end + 25].lower()
-    return bool(re.search(r"interface|iface|loopback|nic|link|dev\b|\bip\b|address|mtu|\bon\b|\bvia\b", around))
 
 
 def _hostnames(text: str) -> Iterator[Candidate]:
@@ -360,19 +377,21 @@ def _ports(text: str) -> Iterator[Candidate]:
         value = _port(m.group(2))
         if is_host and value is not None:
             yield m.start(2), m.end(2), "PORT", value
-    for rx in (_PORT_ON, _PORT_STATE):
+    for rx in (_PORT_ON, _PORT_STATE, _PORT_VERB, _PORT_AFTER_HOST_IN_COMMAND, _PORT_SSH_FORWARD):
         for m in rx.finditer(text):
             value = _port(m.group(1))
-            following = text[m.end(1) : m.end(1) + 12].lower()
-            if value is None or re.match(r"\s*(?:ms|s\b|sec|min|%|x\b|times|mbps|gbps|kbps|mb|gb|kb|bytes?|hops?|packets?|users?)", following):
+            if value is None or _UNIT_AFTER.match(text, m.end(1)):
                 continue
             yield m.start(1), m.end(1), "PORT", value
+    previous_end = -1  # end of the last service accepted as a port, for lists: "http and https"
     for m in _SERVICE.finditer(text):
         before, after = text[: m.start()], text[m.end() :]
-        if _SERVICE_BEFORE.search(before) or _SERVICE_AFTER.match(after):
+        in_list = previous_end >= 0 and re.fullmatch(r"\s*(?:,|and|or|&|/|,\s*and)\s*", text[previous_end : m.start()], re.I)
+        if in_list or _SERVICE_BEFORE.search(before) or _SERVICE_AFTER.match(after):
             # "ssh to web01" names the tool, not its port
             if m.group(1).lower() == "ssh" and re.match(r"\s+(?:to|into|in)\b", after, re.I):
                 continue
+            previous_end = m.end()
             yield m.start(), m.end(), "PORT", SERVICES[m.group(1).lower()]
 
 

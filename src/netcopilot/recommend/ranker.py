@@ -11,11 +11,16 @@ Every command gets a feature vector from the question:
 - `platform`  +1 when the command is for the platform the question names, -1 when it is for
               another one (macOS, Cisco IOS, Junos are only suggested when asked for)
 - `risk`      caution/dangerous commands, unless the question asks to change something
+- `prior`     how often engineers reach for this utility first for the question's intents,
+              learned from labelled requests (`knowledge_base/requests/train.yml`)
+- `ran`       the question quotes this utility's output ("ping shows 300ms", "dig returns
+              SERVFAIL"): it has been run already, so the next step is usually another tool
 
-The score is a linear function of these features whose weights are learned by logistic
-regression on the catalog's own example requests (leave-one-out for the similarities: an
-example is never compared with itself). Results are diversified so that the first few commands
-use different utilities, then parameters are filled with validated, shell-quoted values.
+The score is a linear function of these features. Its weights are learned with a listwise
+objective (softmax over all commands, maximising the probability of the acceptable ones) from
+the labelled requests and the catalog's own example requests (leave-one-out for similarities,
+cross-fitted priors: no query informs its own features). Results are diversified so the first
+few commands use different utilities, then parameters are filled with validated, quoted values.
 """
 
 from __future__ import annotations
@@ -32,11 +37,17 @@ from netcopilot.nlu.entities import Entity
 from netcopilot.recommend.catalog import CommandSpec
 from netcopilot.recommend.slots import Rendered, render, slot_values
 
-FEATURES = ("intent", "example", "describe", "mention", "slots", "needs", "platform", "risk")
+FEATURES = ("intent", "example", "describe", "mention", "slots", "needs", "platform", "risk", "prior", "ran")
 DEFAULT_WEIGHTS = {
     "intent": 2.0, "example": 6.0, "describe": 2.0, "mention": 2.5, "slots": 1.0,
-    "needs": -0.5, "platform": 1.5, "risk": -0.7, "bias": 0.0,
+    "needs": -0.5, "platform": 1.5, "risk": -0.7, "prior": 2.0, "ran": -2.0,
 }  # fmt: skip
+RAN_AFTER = (
+    r"[^.?!;]{0,60}?\b(?:shows?|showed|says?|said|gives?|gave|returns?|returned|reports?|reported|"
+    r"times?\s+out|timed\s+out|fails?|failed|hangs?|hung|stops?|stopped|prints?|lists?|outputs?|"
+    r"complains?|gets|got|works|worked|is\s+fine|answers?|succeeds?|succeeded|errors?|is\s+\d|are\s+\d|"
+    r"only|never|doesn't|does\s+not|can't|cannot|looks?)\b"
+)
 REPEAT_PENALTY = 0.75  # a utility already shown gets its next score multiplied by this (scores > 0)
 
 PLATFORM_WORDS = {
@@ -102,6 +113,7 @@ class CommandRanker:
     example_owner: np.ndarray  # (n_examples,) index of the command each example belongs to
     describe_vectors: np.ndarray  # (n_commands, dim)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    prior: dict[str, dict[str, float]] = field(default_factory=dict)  # intent -> utility -> [0, 1]
 
     def __post_init__(self) -> None:
         n = self._n = len(self.catalog)
@@ -132,7 +144,30 @@ class CommandRanker:
         ordered = sorted(names, key=len, reverse=True)
         self._mention_rx = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, ordered)) + r")(?![\w-])", re.I)
         self._mention_names = {name.lower(): utility for name, utility in names.items()}
+        alternation = "|".join(map(re.escape, ordered))
+        self._ran_rx = re.compile(
+            rf"(?<![\w-])({alternation})(?![\w-]){RAN_AFTER}"
+            rf"|\b(?:ran|tried|running|did|after|used)\s+(?:a\s+|an\s+|the\s+)?({alternation})(?![\w-])",
+            re.I,
+        )
         self._utility = np.array([spec.utility for spec in self.catalog])
+        self._set_prior_matrix()
+
+    def _set_prior_matrix(self) -> None:
+        """prior as a (commands x intents) matrix aligned with `_intent_names`."""
+        self._prior = np.zeros((self._n, len(self._intent_names)), dtype=np.float32)
+        for j, intent in enumerate(self._intent_names):
+            table = self.prior.get(intent, {})
+            for i, spec in enumerate(self.catalog):
+                self._prior[i, j] = table.get(spec.utility, 0.0)
+
+    def ran_utilities(self, text: str) -> set[str]:
+        """Utilities whose output the question quotes ("dig returns SERVFAIL")."""
+        found = set()
+        for m in self._ran_rx.finditer(text):
+            name = m.group(1) or m.group(2)
+            found.add(self._mention_names[name.lower()])
+        return found
 
     # --- features ---------------------------------------------------------------------------
 
@@ -143,6 +178,7 @@ class CommandRanker:
         intent_proba: dict[str, float],
         slots: dict[str, list[str]],
         exclude_example: int | None = None,
+        prior: np.ndarray | None = None,
     ) -> np.ndarray:
         F = np.zeros((self._n, len(FEATURES)), dtype=np.float32)
         p = np.array([intent_proba.get(name, 0.0) for name in self._intent_names], dtype=np.float32)
@@ -168,11 +204,15 @@ class CommandRanker:
                 F[i, 6] = 1.0 if platform == own else -1.0
         if not CHANGE_WORDS.search(text):
             F[:, 7] = self._risk
+        F[:, 8] = (self._prior if prior is None else prior) @ p
+        ran = self.ran_utilities(text) if named else set()
+        if ran:
+            F[:, 9] = np.isin(self._utility, list(ran))
         return F
 
     def scores(self, F: np.ndarray) -> np.ndarray:
-        w = np.array([self.weights[name] for name in FEATURES], dtype=np.float32)
-        return F @ w + self.weights.get("bias", 0.0)
+        w = np.array([self.weights.get(name, 0.0) for name in FEATURES], dtype=np.float32)
+        return F @ w
 
     # --- ranking ----------------------------------------------------------------------------
 
@@ -188,46 +228,111 @@ class CommandRanker:
         slots = slot_values(list(entities), text) if slots is None else slots
         F = self.features(text, vector, intent_proba, slots)
         raw = self.scores(F)
+        probabilities = np.exp(raw - raw.max())
+        probabilities /= probabilities.sum()  # the listwise model's probability of being the right first command
         order = diversify(raw, [spec.utility for spec in self.catalog], k)
         out = []
         for i in order:
             spec = self.catalog[i]
             values = {p.name: slots[p.type][0] for p in spec.params if p.type in slots}
             rendered = render(spec.template, spec.param_dicts, values)
-            prob = 1.0 / (1.0 + np.exp(-raw[i]))
+            prob = float(probabilities[i])
             feats = dict(zip(FEATURES, map(float, F[i])))
             out.append(Suggestion(spec, rendered, float(prob), feats, explain(spec, rendered, feats)))
         return out
 
-    # --- learning the weights ---------------------------------------------------------------
+    # --- learning -------------------------------------------------------------------------
 
-    def fit(self, intent_probas: list[dict[str, float]], query_vectors: np.ndarray, texts: list[str],
-            slots: list[dict[str, list[str]]], positives: list[set[str]], example_index: list[int | None],
-            C: float = 1.0) -> dict[str, float]:
-        """Learn feature weights from queries whose acceptable utilities are known."""
-        from sklearn.linear_model import LogisticRegression
+    def fit(self, queries: list["TrainingQuery"], folds: int = 5, l2: float = 0.01, seed: int = 42) -> dict[str, float]:
+        """Learn the utility prior and the feature weights from labelled queries.
 
-        rows, labels = [], []
-        for proba, vec, text, slot, pos, ex in zip(intent_probas, query_vectors, texts, slots, positives, example_index):
-            F = self.features(text, vec, proba, slot, exclude_example=ex)
-            y = np.array([spec.utility in pos for spec in self.catalog], dtype=int)
-            rows.append(F)
-            labels.append(y)
-        X, Y = np.vstack(rows), np.concatenate(labels)
-        model = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(X, Y)
-        self.weights = {name: float(w) for name, w in zip(FEATURES, model.coef_[0])}
-        self.weights["bias"] = float(model.intercept_[0])
+        The prior is cross-fitted: the prior features of a query come from a prior estimated
+        without that query's fold, so the weights see the prior as it behaves on new questions."""
+        from scipy.optimize import minimize
+
+        rng = np.random.default_rng(seed)
+        labelled = [q for q in queries if q.counts_for_prior]
+        fold_of = {id(q): f for q, f in zip(labelled, rng.integers(0, folds, len(labelled)))}
+        fold_priors = [self._prior_matrix(estimate_prior([q for q in labelled if fold_of[id(q)] != f]))
+                       for f in range(folds)]
+        blocks, targets = [], []
+        for q in queries:
+            prior = fold_priors[fold_of[id(q)]] if id(q) in fold_of else None
+            F = self.features(q.text, q.vector, q.intent_proba, q.slots, exclude_example=q.exclude_example, prior=prior)
+            positive = np.isin(self._utility, list(q.utilities))
+            if positive.any():
+                blocks.append(F)
+                targets.append(positive)
+        X = np.stack(blocks)  # (queries, commands, features)
+        Y = np.stack(targets).astype(np.float64)
+
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            s = X @ w
+            s -= s.max(axis=1, keepdims=True)
+            e = np.exp(s)
+            z = e.sum(axis=1)
+            zp = (e * Y).sum(axis=1)
+            value = -np.mean(np.log(zp) - np.log(z)) + l2 * (w @ w)
+            p_all = e / z[:, None]
+            p_pos = e * Y / zp[:, None]
+            grad = -np.einsum("qc,qcf->f", p_pos - p_all, X) / len(X) + 2 * l2 * w
+            return float(value), grad
+
+        start = np.array([DEFAULT_WEIGHTS[name] for name in FEATURES], dtype=np.float64)
+        result = minimize(loss, start, jac=True, method="L-BFGS-B")
+        self.weights = {name: round(float(w), 5) for name, w in zip(FEATURES, result.x)}
+        self.prior = estimate_prior(labelled)
+        self._set_prior_matrix()
         return self.weights
 
-    def save_weights(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(self.weights, indent=2))
+    def _prior_matrix(self, prior: dict[str, dict[str, float]]) -> np.ndarray:
+        saved, self.prior = self.prior, prior
+        self._set_prior_matrix()
+        matrix = self._prior
+        self.prior = saved
+        self._set_prior_matrix()
+        return matrix
 
-    def load_weights(self, path: Path) -> None:
+    def save_state(self, path: Path) -> None:
+        Path(path).write_text(json.dumps({"weights": self.weights, "prior": self.prior}, indent=2, sort_keys=True))
+
+    def load_state(self, path: Path) -> None:
         data = json.loads(Path(path).read_text())
-        missing = [name for name in FEATURES if name not in data]
+        missing = [name for name in FEATURES if name not in data.get("weights", {})]
         if missing:
             raise ValueError(f"{path}: ranker weights missing {missing}")
-        self.weights = data
+        self.weights, self.prior = data["weights"], data.get("prior", {})
+        self._set_prior_matrix()
+
+
+@dataclass
+class TrainingQuery:
+    text: str
+    vector: np.ndarray
+    intent_proba: dict[str, float]
+    slots: dict[str, list[str]]
+    utilities: list[str]  # acceptable first utilities, best first
+    intent: str | None = None  # labelled intent (for the prior); None for catalog examples
+    exclude_example: int | None = None  # the catalog example this query is (leave-one-out)
+
+    @property
+    def counts_for_prior(self) -> bool:
+        return self.intent is not None
+
+
+def estimate_prior(queries: list[TrainingQuery], alpha: float = 0.5) -> dict[str, dict[str, float]]:
+    """P(first utility | intent) from labelled requests: the best utility counts 1, acceptable
+    alternatives 0.5; add-alpha smoothing; scaled so each intent's favourite is 1."""
+    counts: dict[str, dict[str, float]] = {}
+    for q in queries:
+        table = counts.setdefault(q.intent, {})
+        for rank, utility in enumerate(q.utilities):
+            table[utility] = table.get(utility, 0.0) + (1.0 if rank == 0 else 0.5)
+    prior = {}
+    for intent, table in counts.items():
+        top = max(table.values()) + alpha
+        prior[intent] = {u: round((c + alpha) / top, 4) for u, c in table.items()}
+    return prior
 
 
 def diversify(scores: np.ndarray, utilities: list[str], k: int) -> list[int]:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
@@ -65,7 +66,10 @@ def export_encoder(target: Path) -> Path:
     tmp = target / "model.onnx.tmp"
     ids = torch.tensor([[101, 7592, 2088, 102]])
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    with torch.no_grad():
+    # The tracer warns about Python booleans in the attention mask code; the exported graph is
+    # checked against sentence-transformers by tests/test_models.py.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             LastHiddenState(model),
             (ids, torch.ones_like(ids), torch.zeros_like(ids)),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from netcopilot.nlu.data import IntentDef, load_definitions
 from netcopilot.recommend.catalog import CommandSpec, load_catalog
+from netcopilot.recommend.requests import LabelledRequest, load_requests
 from netcopilot.retrieval.runbooks import Runbook, load_runbooks
 
 
@@ -34,3 +35,11 @@ def load_knowledge(intents_dir: Path, knowledge_dir: Path) -> Knowledge:
         catalog=load_catalog(Path(knowledge_dir) / "commands", names),
         runbooks=load_runbooks(Path(knowledge_dir) / "runbooks", names),
     )
+
+
+def load_labelled_requests(knowledge_dir: Path, knowledge: Knowledge) -> list[LabelledRequest]:
+    """`knowledge_base/requests/train.yml`, checked against the catalog and intents (may be absent)."""
+    path = Path(knowledge_dir) / "requests" / "train.yml"
+    if not path.exists():
+        return []
+    return load_requests(path, {spec.utility for spec in knowledge.catalog}, set(knowledge.intents))

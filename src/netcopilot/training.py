@@ -119,10 +119,10 @@ def evaluate_intents(model: IntentClassifier, data: IntentData, embed: Callable[
 
 
 def fit_ranker(knowledge: Knowledge, model: IntentClassifier, embed: Callable[[list[str]], np.ndarray],
-               requests_path: Path) -> CommandRanker:
+               knowledge_dir: Path) -> CommandRanker:
     """Learn the ranker from labelled requests and the catalog's example requests."""
+    from netcopilot.knowledge import load_labelled_requests
     from netcopilot.nlu.entities import find_entities
-    from netcopilot.recommend.requests import load_requests
 
     ranker = build_ranker(knowledge.catalog, embed)
     rows: list[tuple[str, list[str], str | None, int | None]] = []
@@ -131,10 +131,8 @@ def fit_ranker(knowledge: Knowledge, model: IntentClassifier, embed: Callable[[l
         for text in spec.examples:
             rows.append((text, [spec.utility], None, example))
             example += 1
-    if requests_path.exists():
-        utilities = {spec.utility for spec in knowledge.catalog}
-        for req in load_requests(requests_path, utilities, set(knowledge.intents)):
-            rows.append((req.query, list(req.utilities), req.intent, None))
+    for req in load_labelled_requests(knowledge_dir, knowledge):
+        rows.append((req.query, list(req.utilities), req.intent, None))
     texts = [r[0] for r in rows]
     vectors = embed(texts)
     proba = model.predict_proba(texts, vectors)
@@ -217,7 +215,7 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
     intent_metrics = evaluate_intents(model, data, embed, settings.clarify_below)
 
     progress("Learning the command ranker", 5, STEPS)
-    ranker = fit_ranker(knowledge, model, embed, Path(settings.knowledge_dir) / "requests" / "train.yml")
+    ranker = fit_ranker(knowledge, model, embed, Path(settings.knowledge_dir))
     from netcopilot.retrieval.runbook_index import build_runbook_index
 
     build_runbook_index(knowledge.runbooks, embed)  # fills the cache with every passage

@@ -20,7 +20,7 @@ from netcopilot import artifacts, messages
 from netcopilot.core.types import Answer, Match, Request
 from netcopilot.embeddings import Encoder, VectorCache
 from netcopilot.errors import InputError, ModelMismatchError
-from netcopilot.knowledge import Knowledge, load_knowledge
+from netcopilot.knowledge import Knowledge, load_knowledge, load_labelled_requests
 from netcopilot.nlu.entities import Entity
 from netcopilot.nlu.intents import IntentClassifier
 from netcopilot.recommend.ranker import CommandRanker, build_ranker
@@ -101,6 +101,8 @@ class Assistant:
 
         ranker = build_ranker(knowledge.catalog, embed)
         ranker.load_state(bundle / "ranker.json")
+        requests = load_labelled_requests(settings.knowledge_dir, knowledge)
+        ranker.set_neighbours(embed([r.query for r in requests]), [r.utilities for r in requests])
         runbook_index = build_runbook_index(knowledge.runbooks, embed)
         versions = {"models": manifest["version"], "encoder": encoder.version, "knowledge": knowledge.fingerprint()}
         store = store or Store(settings.database_url)

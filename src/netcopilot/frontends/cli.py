@@ -170,12 +170,33 @@ def version() -> None:
     typer.echo(f"netcopilot {__version__}, models {artifacts.current_version(settings.models_dir) or 'not built'}")
 
 
+def _fail(message: str, code: int = 2) -> None:
+    """One line on stderr (never wrapped, never markup) and the exit code."""
+    sys.stderr.write(message.replace("\n", " ") + "\n")
+    sys.exit(code)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
+    try:  # typer >= 0.16 vendors click; older versions use click itself
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    except ImportError:  # pragma: no cover
+        from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
     try:
-        app(args=argv, prog_name="netcopilot")
+        code = app(args=argv, prog_name="netcopilot", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.format_message() + "\n")
+        sys.exit(0)
+    except UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "netcopilot"
+        _fail(f"{where}: error: {exc.format_message()} (see `{where} --help`)")
+    except ClickException as exc:
+        _fail(f"netcopilot: error: {exc.format_message()}", exc.exit_code or 2)
+    except typer.Abort:
+        sys.exit(130)
     except NetcopilotError as exc:
-        err.print(f"netcopilot: error: {exc}", markup=False, highlight=False)
-        sys.exit(2)
+        _fail(f"netcopilot: error: {exc}")
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:

@@ -40,7 +40,27 @@ def _linear_proba(X: Any, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray
     return softmax(np.asarray(X @ coef.T) + intercept)
 
 
-class _LinearMember:
+class EstimatorContract:
+    """scikit-learn's estimator conventions without importing scikit-learn at run time:
+    hyper-parameters are the __init__ keywords, stored unchanged; `fit` returns self; learned
+    state ends in `_`."""
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        import inspect
+
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def set_params(self, **params: Any) -> "EstimatorContract":
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {name!r}; valid: {sorted(valid)}")
+            setattr(self, name, value)
+        return self
+
+
+class _LinearMember(EstimatorContract):
     """Shared parts of the two logistic-regression members."""
 
     classes_: np.ndarray
@@ -201,7 +221,7 @@ class NgramMember(_LinearMember):
         return member
 
 
-class TextcatMember:
+class TextcatMember(EstimatorContract):
     """spaCy's exclusive `textcat` over word uni- and bigrams of token norms (lowercase, with
     placeholders such as <ip> for entities), trained in our NLU pipeline."""
 

@@ -5,7 +5,7 @@ Every command gets a feature vector from the question:
 - `intent`    how probable the command's intents are (first intent counts most)
 - `example`   best cosine similarity between the question and the command's example requests
 - `describe`  cosine similarity with the command's description
-- `mention`   the question names the command's utility ("use mtr", "dig says...")
+- `mention`   the question names the command's utility as the one to use ("use mtr")
 - `slots`     share of the command's parameters the question supplies (host, port, interface...)
 - `needs`     the command has required parameters the question leaves empty
 - `platform`  +1 when the command is for the platform the question names, -1 when it is for
@@ -15,8 +15,11 @@ Every command gets a feature vector from the question:
               learned from labelled requests (`knowledge_base/requests/train.yml`)
 - `ran`       the question quotes this utility's output ("ping shows 300ms", "dig returns
               SERVFAIL"): it has been run already, so the next step is usually another tool
+- `knn`       what engineers chose for the most similar labelled requests: a similarity-weighted
+              vote of the nearest requests in `knowledge_base/requests/train.yml`
 
-The score is a linear function of these features. Its weights are learned with a listwise
+The score is a linear function of these features plus a small tanh layer over them (for
+interactions such as platform x similarity). Its weights are learned with a listwise
 objective (softmax over all commands, maximising the probability of the acceptable ones) from
 the labelled requests and the catalog's own example requests (leave-one-out for similarities,
 cross-fitted priors: no query informs its own features). Results are diversified so the first
@@ -33,15 +36,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from netcopilot.errors import ModelMismatchError
 from netcopilot.nlu.entities import Entity
 from netcopilot.recommend.catalog import CommandSpec
 from netcopilot.recommend.slots import Rendered, render, slot_values
 
-FEATURES = ("intent", "example", "describe", "mention", "slots", "needs", "platform", "risk", "prior", "ran")
+FEATURES = ("intent", "example", "describe", "mention", "slots", "needs", "platform", "risk", "prior", "ran", "knn")
 DEFAULT_WEIGHTS = {
     "intent": 2.0, "example": 6.0, "describe": 2.0, "mention": 2.5, "slots": 1.0,
-    "needs": -0.5, "platform": 1.5, "risk": -0.7, "prior": 2.0, "ran": -2.0,
+    "needs": -0.5, "platform": 1.5, "risk": -0.7, "prior": 2.0, "ran": -2.0, "knn": 2.0,
 }  # fmt: skip
+KNN_K = 16  # neighbours that vote (chosen by benchmarks/cv_ranker.py)
+KNN_TEMPERATURE = 0.1  # softmax temperature over their similarities
+HIDDEN_UNITS = 8  # a small tanh layer beside the linear score (cv_ranker.py: +2 points top-1 over linear)
 RAN_AFTER = (
     r"[^.?!;]{0,60}?\b(?:shows?|showed|says?|said|gives?|gave|returns?|returned|reports?|reported|"
     r"times?\s+out|timed\s+out|fails?|failed|hangs?|hung|stops?|stopped|prints?|lists?|outputs?|"
@@ -50,10 +57,14 @@ RAN_AFTER = (
 )
 REPEAT_PENALTY = 0.75  # a utility already shown gets its next score multiplied by this (scores > 0)
 
+# Checked in this order: network OS evidence first, because "mac" in "show mac address-table"
+# is a MAC address, not a Mac.
 PLATFORM_WORDS = {
-    "macos": r"\b(?:mac|macs|macos|osx|os x|macbook\w*|imac|mac ?mini|darwin|sonoma|ventura|sequoia)\b",
-    "cisco-ios": r"\b(?:cisco|ios|ios-xe|catalyst|nexus|nx-os|isr|asr|c9[0-9]{3}|show ip|show run|show int\w*|show cdp|show mac)\b",
+    "cisco-ios": r"\b(?:cisco|ios|ios-xe|catalyst|nexus|nx-os|isr|asr|c9[0-9]{3}|show ip|show run\w*|show int\w*|"
+                 r"show cdp|show mac|show vlan|show spanning)\b",
     "junos": r"\b(?:juniper|junos|srx|mx[0-9]+|ex[0-9]{4}|qfx)\b",
+    "macos": r"\b(?:macos|mac ?os|osx|os x|macbook\w*|imac|mac ?mini|darwin|sonoma|ventura|sequoia|"
+             r"(?:my|on (?:a|the|my)|from (?:a|the|my)) mac(?! address| addr| table))\b",
     "linux": r"\b(?:linux|ubuntu|debian|centos|rhel|fedora|alpine|arch linux|rocky|alma|systemd)\b",
 }
 _PLATFORM_RX = {name: re.compile(rx, re.I) for name, rx in PLATFORM_WORDS.items()}
@@ -114,6 +125,9 @@ class CommandRanker:
     describe_vectors: np.ndarray  # (n_commands, dim)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     prior: dict[str, dict[str, float]] = field(default_factory=dict)  # intent -> utility -> [0, 1]
+    neighbour_vectors: np.ndarray | None = None  # (n_requests, dim) labelled requests
+    neighbour_votes: np.ndarray | None = None  # (n_requests, n_commands): 1 best utility, 0.5 acceptable
+    hidden_layer: dict[str, Any] | None = None  # optional tanh layer beside the linear term
 
     def __post_init__(self) -> None:
         n = self._n = len(self.catalog)
@@ -161,6 +175,29 @@ class CommandRanker:
             for i, spec in enumerate(self.catalog):
                 self._prior[i, j] = table.get(spec.utility, 0.0)
 
+    def set_neighbours(self, vectors: np.ndarray, utilities: Sequence[Sequence[str]]) -> None:
+        """The labelled requests whose choices vote through the `knn` feature."""
+        votes = np.zeros((len(utilities), self._n), dtype=np.float32)
+        for j, choice in enumerate(utilities):
+            for rank, utility in enumerate(choice):
+                votes[j, self._utility == utility] = np.maximum(votes[j, self._utility == utility], 1.0 if rank == 0 else 0.5)
+        self.neighbour_vectors = np.asarray(vectors, dtype=np.float32).reshape(len(utilities), -1)
+        self.neighbour_votes = votes
+
+    def _knn(self, vector: np.ndarray, exclude: int | None) -> np.ndarray:
+        if self.neighbour_vectors is None or len(self.neighbour_vectors) == 0:
+            return np.zeros(self._n, dtype=np.float32)
+        sims = self.neighbour_vectors @ vector
+        if exclude is not None:
+            sims[exclude] = -np.inf
+        k = min(KNN_K, len(sims) - (exclude is not None))
+        if k <= 0:
+            return np.zeros(self._n, dtype=np.float32)
+        top = np.argpartition(-sims, k - 1)[:k]
+        weights = np.exp((sims[top] - sims[top].max()) / KNN_TEMPERATURE)
+        weights /= weights.sum()
+        return weights @ self.neighbour_votes[top]
+
     def ran_utilities(self, text: str) -> set[str]:
         """Utilities whose output the question quotes ("dig returns SERVFAIL")."""
         found = set()
@@ -179,6 +216,7 @@ class CommandRanker:
         slots: dict[str, list[str]],
         exclude_example: int | None = None,
         prior: np.ndarray | None = None,
+        exclude_neighbour: int | None = None,
     ) -> np.ndarray:
         F = np.zeros((self._n, len(FEATURES)), dtype=np.float32)
         p = np.array([intent_proba.get(name, 0.0) for name in self._intent_names], dtype=np.float32)
@@ -191,8 +229,9 @@ class CommandRanker:
         F[:, 1] = best
         F[:, 2] = self.describe_vectors @ vector
         named = {self._mention_names[m.lower()] for m in self._mention_rx.findall(text)}
-        if named:
-            F[:, 3] = np.isin(self._utility, list(named))
+        ran = self.ran_utilities(text) if named else set()
+        if named - ran:  # named as the tool to use, not as one whose output is quoted
+            F[:, 3] = np.isin(self._utility, list(named - ran))
         present = np.array([1.0 if t in slots else 0.0 for t in self._param_types], dtype=np.float32)
         F[:, 4] = (self._uses @ present) / self._n_params
         F[:, 5] = self._needs @ (1.0 - present)
@@ -205,14 +244,18 @@ class CommandRanker:
         if not CHANGE_WORDS.search(text):
             F[:, 7] = self._risk
         F[:, 8] = (self._prior if prior is None else prior) @ p
-        ran = self.ran_utilities(text) if named else set()
         if ran:
             F[:, 9] = np.isin(self._utility, list(ran))
+        F[:, 10] = self._knn(vector, exclude_neighbour)
         return F
 
     def scores(self, F: np.ndarray) -> np.ndarray:
         w = np.array([self.weights.get(name, 0.0) for name in FEATURES], dtype=np.float32)
-        return F @ w
+        out = F @ w
+        if self.hidden_layer:
+            layer = self.hidden_layer
+            out = out + np.tanh(F @ np.asarray(layer["W1"], np.float32) + np.asarray(layer["b1"], np.float32)) @ np.asarray(layer["v"], np.float32)
+        return out
 
     # --- ranking ----------------------------------------------------------------------------
 
@@ -243,11 +286,13 @@ class CommandRanker:
 
     # --- learning -------------------------------------------------------------------------
 
-    def fit(self, queries: list["TrainingQuery"], folds: int = 5, l2: float = 0.01, seed: int = 42) -> dict[str, float]:
-        """Learn the utility prior and the feature weights from labelled queries.
+    def fit(self, queries: list["TrainingQuery"], neighbours: list["TrainingQuery"] | None = None,
+            folds: int = 5, l2: float = 0.01, seed: int = 42, hidden: int = HIDDEN_UNITS) -> dict[str, float]:
+        """Learn the utility prior and the feature weights from labelled queries; `neighbours`
+        (default: the queries with an intent label) become the `knn` voters.
 
-        The prior is cross-fitted: the prior features of a query come from a prior estimated
-        without that query's fold, so the weights see the prior as it behaves on new questions."""
+        Nothing a query contributes informs its own features: the prior is cross-fitted (a
+        query's prior comes from the other folds) and a query never votes for itself."""
         from scipy.optimize import minimize
 
         rng = np.random.default_rng(seed)
@@ -255,10 +300,15 @@ class CommandRanker:
         fold_of = {id(q): f for q, f in zip(labelled, rng.integers(0, folds, len(labelled)))}
         fold_priors = [self._prior_matrix(estimate_prior([q for q in labelled if fold_of[id(q)] != f]))
                        for f in range(folds)]
+        neighbours = labelled if neighbours is None else neighbours
+        self.set_neighbours(np.stack([q.vector for q in neighbours]) if neighbours else np.zeros((0, 1)),
+                            [q.utilities for q in neighbours])
+        position = {id(q): j for j, q in enumerate(neighbours)}
         blocks, targets = [], []
         for q in queries:
             prior = fold_priors[fold_of[id(q)]] if id(q) in fold_of else None
-            F = self.features(q.text, q.vector, q.intent_proba, q.slots, exclude_example=q.exclude_example, prior=prior)
+            F = self.features(q.text, q.vector, q.intent_proba, q.slots, exclude_example=q.exclude_example, prior=prior,
+                              exclude_neighbour=position.get(id(q)))
             positive = np.isin(self._utility, list(q.utilities))
             if positive.any():
                 blocks.append(F)
@@ -266,21 +316,42 @@ class CommandRanker:
         X = np.stack(blocks)  # (queries, commands, features)
         Y = np.stack(targets).astype(np.float64)
 
-        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        nf, h = len(FEATURES), hidden
+        gen = np.random.default_rng(seed)
+
+        def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            w = theta[:nf]
+            W1 = theta[nf : nf + nf * h].reshape(nf, h)
+            b1 = theta[nf + nf * h : nf + nf * h + h]
+            v = theta[nf + nf * h + h :]
+            return w, W1, b1, v
+
+        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            w, W1, b1, v = unpack(theta)
             s = X @ w
-            s -= s.max(axis=1, keepdims=True)
+            if h:
+                hid = np.tanh(X @ W1 + b1)  # (q, c, h)
+                s = s + hid @ v
+            s = s - s.max(axis=1, keepdims=True)
             e = np.exp(s)
             z = e.sum(axis=1)
             zp = (e * Y).sum(axis=1)
-            value = -np.mean(np.log(zp) - np.log(z)) + l2 * (w @ w)
-            p_all = e / z[:, None]
-            p_pos = e * Y / zp[:, None]
-            grad = -np.einsum("qc,qcf->f", p_pos - p_all, X) / len(X) + 2 * l2 * w
-            return float(value), grad
+            value = -np.mean(np.log(zp) - np.log(z)) + l2 * (theta @ theta)
+            d = -((e * Y / zp[:, None]) - e / z[:, None]) / len(X)  # dLoss/dscore, (q, c)
+            grad = [np.einsum("qc,qcf->f", d, X)]
+            if h:
+                back = d[..., None] * v * (1 - hid**2)  # (q, c, h)
+                grad += [np.einsum("qcf,qch->fh", X, back).ravel(), back.sum(axis=(0, 1)), np.einsum("qc,qch->h", d, hid)]
+            return float(value), np.concatenate(grad) + 2 * l2 * theta
 
-        start = np.array([DEFAULT_WEIGHTS[name] for name in FEATURES], dtype=np.float64)
-        result = minimize(loss, start, jac=True, method="L-BFGS-B")
-        self.weights = {name: round(float(w), 5) for name, w in zip(FEATURES, result.x)}
+        start = np.concatenate([
+            np.array([DEFAULT_WEIGHTS[name] for name in FEATURES], dtype=np.float64),
+            gen.normal(0, 0.3, nf * h), np.zeros(h), gen.normal(0, 0.3, h),
+        ])
+        result = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+        w, W1, b1, v = unpack(result.x)
+        self.weights = {name: round(float(x), 5) for name, x in zip(FEATURES, w)}
+        self.hidden_layer = {"W1": W1.round(5).tolist(), "b1": b1.round(5).tolist(), "v": v.round(5).tolist()} if h else None
         self.prior = estimate_prior(labelled)
         self._set_prior_matrix()
         return self.weights
@@ -294,14 +365,16 @@ class CommandRanker:
         return matrix
 
     def save_state(self, path: Path) -> None:
-        Path(path).write_text(json.dumps({"weights": self.weights, "prior": self.prior}, indent=2, sort_keys=True))
+        state = {"weights": self.weights, "prior": self.prior, "hidden_layer": self.hidden_layer}
+        Path(path).write_text(json.dumps(state, indent=2, sort_keys=True))
 
     def load_state(self, path: Path) -> None:
         data = json.loads(Path(path).read_text())
         missing = [name for name in FEATURES if name not in data.get("weights", {})]
         if missing:
-            raise ValueError(f"{path}: ranker weights missing {missing}")
+            raise ModelMismatchError(f"{path}: ranker weights missing {missing} (built by an older netcopilot); run `netcopilot train`")
         self.weights, self.prior = data["weights"], data.get("prior", {})
+        self.hidden_layer = data.get("hidden_layer")
         self._set_prior_matrix()
 
 

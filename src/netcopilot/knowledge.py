@@ -38,8 +38,15 @@ def load_knowledge(intents_dir: Path, knowledge_dir: Path) -> Knowledge:
 
 
 def load_labelled_requests(knowledge_dir: Path, knowledge: Knowledge) -> list[LabelledRequest]:
-    """`knowledge_base/requests/train.yml`, checked against the catalog and intents (may be absent)."""
-    path = Path(knowledge_dir) / "requests" / "train.yml"
-    if not path.exists():
-        return []
-    return load_requests(path, {spec.utility for spec in knowledge.catalog}, set(knowledge.intents))
+    """Every `knowledge_base/requests/*.yml`, checked against the catalog and intents; a query
+    labelled twice keeps its first labels."""
+    utilities = {spec.utility for spec in knowledge.catalog}
+    seen: set[str] = set()
+    out: list[LabelledRequest] = []
+    for path in sorted((Path(knowledge_dir) / "requests").glob("*.yml")):
+        for request in load_requests(path, utilities, set(knowledge.intents)):
+            key = request.query.lower()
+            if key not in seen:
+                seen.add(key)
+                out.append(request)
+    return out

@@ -30,7 +30,7 @@ from netcopilot.settings import Settings
 from netcopilot.store.db import Store
 
 MAX_CHARS = 2000
-RUNBOOK_MIN_SIMILARITY = 0.40  # below this a runbook is shown but its causes/fixes are not used
+RUNBOOK_MIN_SIMILARITY = 0.40  # below this (after the intent boost) a runbook is shown but its causes/fixes are not used
 SESSION_MIN_SIMILARITY = 0.50
 INTENT_BOOST = 0.08  # added to a runbook's similarity when it is written for the predicted intent
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
@@ -259,10 +259,11 @@ class Assistant:
             ((hit.score + (INTENT_BOOST if intent in self.runbooks[hit.doc_id].intents else 0.0), hit) for hit in hits),
             key=lambda pair: -pair[0],
         )
-        for _, hit in scored[:k]:
+        for relevance, hit in scored[:k]:
             book = self.runbooks[hit.doc_id]
             matches.append(Match("runbook", book.id, book.title, round(hit.score, 4),
-                                 {"path": book.path, "matched": hit.passage, "intents": list(book.intents)}))
+                                 {"path": book.path, "matched": hit.passage, "intents": list(book.intents),
+                                  "relevance": round(relevance, 4)}))
         for hit in self.sessions.search(vector, k):
             if hit.score >= SESSION_MIN_SIMILARITY:
                 summary = self.store.conversation_summary(int(hit.doc_id)) or {}
@@ -270,7 +271,7 @@ class Assistant:
                                      round(hit.score, 4), summary))
         causes: list[str] = []
         fixes: list[str] = []
-        books = [m for m in matches if m.kind == "runbook" and m.similarity >= RUNBOOK_MIN_SIMILARITY]
+        books = [m for m in matches if m.kind == "runbook" and m.detail["relevance"] >= RUNBOOK_MIN_SIMILARITY]
         if books:
             best = self.runbooks[books[0].id]
             causes, fixes = list(best.causes[:3]), list(best.fixes[:3])

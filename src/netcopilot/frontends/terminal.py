@@ -28,6 +28,15 @@ def _entities_line(answer: Answer) -> Text:
     return line
 
 
+def _bullets(items: list[str]) -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=2, justify="right")
+    grid.add_column(ratio=1)
+    for item in items:
+        grid.add_row("•", Text(item))
+    return grid
+
+
 def render_answer(answer: Answer, console: Console, show_all_commands: bool = False) -> None:
     header = Text()
     header.append(answer.intent.replace("_", " "), style="bold magenta")
@@ -55,28 +64,34 @@ def render_answer(answer: Answer, console: Console, show_all_commands: bool = Fa
     show_commands = answer.commands and (show_all_commands or (not answer.clarify and answer.intent not in HIDE_COMMANDS_FOR))
     if show_commands:
         parts.append(Text("Commands to run next", style="bold"))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(justify="right", width=3)
+        grid.add_column(ratio=1)
         for i, cmd in enumerate(answer.commands, 1):
-            line = Text(f" {i}. ")
-            line.append(cmd["command"], style="bold")
+            line = Text(cmd["command"], style="bold")
             line.append(f"  [{cmd['risk']}]", style=RISK_STYLE.get(cmd["risk"], ""))
-            parts.append(line)
             why = cmd["why"]
             if cmd["risk"] in messages.RISK_NOTE:
                 why += f" Careful: {messages.RISK_NOTE[cmd['risk']]}."
-            parts.append(Text(f"    {why}", style="dim"))
+            grid.add_row(f"{i}.", Group(line, Text(why, style="dim")))
+        parts.append(grid)
     elif answer.clarify and answer.commands:
         parts.append(Text("(type :why to see what I would suggest anyway)", style="dim"))
     if answer.causes and not answer.clarify and answer.intent not in HIDE_COMMANDS_FOR:
         parts.append(Text("Likely causes", style="bold"))
-        parts.extend(Text(f" • {c}") for c in answer.causes)
+        parts.append(_bullets(answer.causes))
     if answer.fixes and not answer.clarify and answer.intent not in HIDE_COMMANDS_FOR:
         parts.append(Text("Fixes", style="bold"))
-        parts.extend(Text(f" • {f}") for f in answer.fixes)
+        parts.append(_bullets(answer.fixes))
     if answer.matches and answer.intent not in HIDE_COMMANDS_FOR:
         parts.append(Text("Similar runbooks and past sessions", style="bold"))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=5, justify="right")
+        grid.add_column(ratio=1)
         for m in answer.matches:
             where = m.detail.get("path", "") if m.kind == "runbook" else f"conversation #{m.id}, {m.detail.get('when', '')}"
-            parts.append(Text(f" • {m.similarity:.2f}  {m.kind}: {m.title}  ", style="") + Text(str(where), style="dim"))
+            grid.add_row(f"{m.similarity:.2f}", Group(Text(f"{m.kind}: {m.title}"), Text(str(where), style="dim")))
+        parts.append(grid)
     console.print(Panel(Group(*parts), border_style="magenta", padding=(0, 1)))
 
 

@@ -17,6 +17,8 @@ Every command gets a feature vector from the question:
               SERVFAIL"): it has been run already, so the next step is usually another tool
 - `knn`       what engineers chose for the most similar labelled requests: a similarity-weighted
               vote of the nearest requests in `knowledge_base/requests/train.yml`
+- `family`    an IPv6-only command for a question with nothing IPv6 in it, or an IPv4-only
+              command for an IPv6 question
 
 The score is a linear function of these features plus a small tanh layer over them (for
 interactions such as platform x similarity). Its weights are learned with a listwise
@@ -41,11 +43,15 @@ from netcopilot.nlu.entities import Entity
 from netcopilot.recommend.catalog import CommandSpec
 from netcopilot.recommend.slots import Rendered, render, slot_values
 
-FEATURES = ("intent", "example", "describe", "mention", "slots", "needs", "platform", "risk", "prior", "ran", "knn")
+FEATURES = ("intent", "example", "describe", "mention", "slots", "needs", "platform", "risk", "prior", "ran", "knn", "family")
 DEFAULT_WEIGHTS = {
     "intent": 2.0, "example": 6.0, "describe": 2.0, "mention": 2.5, "slots": 1.0,
     "needs": -0.5, "platform": 1.5, "risk": -0.7, "prior": 2.0, "ran": -2.0, "knn": 2.0,
+    "family": -1.0,
 }  # fmt: skip
+_V6_COMMAND = re.compile(r"(?:^|\s)-6\b|\b(?:ping6|traceroute6|tracepath6|ip6tables)\b|\bip -6\b")
+_V6_QUESTION = re.compile(r"\b(?:ipv6|v6|aaaa|ndp|slaac|icmpv6|dhcpv6|ip6)\b", re.I)
+_V4_COMMAND = re.compile(r"(?:^|\s)-4\b")
 KNN_K = 16  # neighbours that vote (chosen by benchmarks/cv_ranker.py)
 KNN_TEMPERATURE = 0.1  # softmax temperature over their similarities
 HIDDEN_UNITS = 8  # a small tanh layer beside the linear score (cv_ranker.py: +2 points top-1 over linear)
@@ -55,7 +61,6 @@ RAN_AFTER = (
     r"complains?|gets|got|works|worked|is\s+fine|answers?|succeeds?|succeeded|errors?|is\s+\d|are\s+\d|"
     r"only|never|doesn't|does\s+not|can't|cannot|looks?)\b"
 )
-REPEAT_PENALTY = 0.75  # a utility already shown gets its next score multiplied by this (scores > 0)
 
 # Checked in this order: network OS evidence first, because "mac" in "show mac address-table"
 # is a MAC address, not a Mac.
@@ -68,12 +73,20 @@ PLATFORM_WORDS = {
     "linux": r"\b(?:linux|ubuntu|debian|centos|rhel|fedora|alpine|arch linux|rocky|alma|systemd)\b",
 }
 _PLATFORM_RX = {name: re.compile(rx, re.I) for name, rx in PLATFORM_WORDS.items()}
+# Asking to change something: a change verb as an imperative (at the start of a clause, or after
+# "please", "how do I", "I need to"...), not "is port 443 open" or "the link is down".
+_CHANGE_VERBS = (
+    r"add|allow|permit|block|deny|drop|open|close|flush|delete|remove|reset|bring|set|enable|disable|"
+    r"restart|renew|release|change|configure|forward|unblock|whitelist|blacklist|ban|unban|start|stop|"
+    r"create|generate|copy|push|install|clear|kill|apply|rotate|replace|update"
+)
 CHANGE_WORDS = re.compile(
-    r"\b(?:add|allow|permit|block|deny|drop|open|close|flush|delete|remove|del|reset|bring|set|enable|"
-    r"disable|restart|renew|release|change|configure|forward|unblock|whitelist|blacklist|ban|unban|"
-    r"start|stop|up|down|create|generate|copy|push|install)\b",
+    rf"(?:^|[.!?;:,]\s*|\b(?:please|pls|plz|how (?:do|can|should|would) (?:i|we|you)|how to|i (?:need|want) to|"
+    rf"we (?:need|want) to|can you|could you|help me|let me|let's|lets|want to|need to|trying to|going to|then)\s+)"
+    rf"(?:{_CHANGE_VERBS})\b",
     re.I,
 )
+
 # Names users write for a utility besides its own.
 ALIASES = {
     "traceroute": ("tracert", "trace route"), "nc": ("netcat",), "tshark": ("wireshark",),
@@ -165,6 +178,10 @@ class CommandRanker:
             re.I,
         )
         self._utility = np.array([spec.utility for spec in self.catalog])
+        self._v6_only = np.array([bool(_V6_COMMAND.search(spec.template)) or any(p.type == "ipv6" for p in spec.params)
+                                  for spec in self.catalog])
+        self._v4_only = np.array([bool(_V4_COMMAND.search(spec.template)) or any(p.type == "ipv4" for p in spec.params)
+                                  for spec in self.catalog])
         self._set_prior_matrix()
 
     def _set_prior_matrix(self) -> None:
@@ -247,6 +264,8 @@ class CommandRanker:
         if ran:
             F[:, 9] = np.isin(self._utility, list(ran))
         F[:, 10] = self._knn(vector, exclude_neighbour)
+        wants_v6 = "ipv6" in slots or bool(_V6_QUESTION.search(text))
+        F[:, 11] = (self._v4_only if wants_v6 else self._v6_only).astype(np.float32)
         return F
 
     def scores(self, F: np.ndarray) -> np.ndarray:
@@ -277,8 +296,7 @@ class CommandRanker:
         out = []
         for i in order:
             spec = self.catalog[i]
-            values = {p.name: slots[p.type][0] for p in spec.params if p.type in slots}
-            rendered = render(spec.template, spec.param_dicts, values)
+            rendered = render(spec.template, spec.param_dicts, assign_slots(spec, slots))
             prob = float(probabilities[i])
             feats = dict(zip(FEATURES, map(float, F[i])))
             out.append(Suggestion(spec, rendered, float(prob), feats, explain(spec, rendered, feats)))
@@ -408,18 +426,37 @@ def estimate_prior(queries: list[TrainingQuery], alpha: float = 0.5) -> dict[str
     return prior
 
 
-def diversify(scores: np.ndarray, utilities: list[str], k: int) -> list[int]:
-    """Top-k indices; each repeat of a utility multiplies its score by REPEAT_PENALTY (on a
-    positive scale), so the first suggestions tend to show different tools."""
-    shifted = scores - scores.min() + 1e-6
-    candidates = list(np.argsort(-shifted)[: max(k * 8, 40)])
-    seen: dict[str, int] = {}
+def assign_slots(spec: CommandSpec, slots: dict[str, list[str]]) -> dict[str, str]:
+    """Parameters of the same type take successive values: `nc -zv {host} {start_port}-{end_port}`
+    with one port named fills the first and leaves the second to its default or placeholder."""
+    used: dict[str, int] = {}
+    values = {}
+    for param in spec.params:
+        options = slots.get(param.type, [])
+        index = used.get(param.type, 0)
+        if index < len(options):
+            values[param.name] = options[index]
+            used[param.type] = index + 1
+    return values
+
+
+def diversify(scores: np.ndarray, utilities: list[str], k: int, distinct: int = 3) -> list[int]:
+    """Top-k indices by score, except that the first `distinct` suggestions use different
+    utilities (five variants of ping help less than ping, mtr and traceroute)."""
+    order = list(np.argsort(-scores))
     chosen: list[int] = []
-    while candidates and len(chosen) < k:
-        best = max(candidates, key=lambda i: shifted[i] * REPEAT_PENALTY ** seen.get(utilities[i], 0))
-        chosen.append(best)
-        candidates.remove(best)
-        seen[utilities[best]] = seen.get(utilities[best], 0) + 1
+    seen: set[str] = set()
+    for i in order:
+        if len(chosen) >= min(k, distinct):
+            break
+        if utilities[i] not in seen:
+            chosen.append(i)
+            seen.add(utilities[i])
+    for i in order:
+        if len(chosen) >= k:
+            break
+        if i not in chosen:
+            chosen.append(i)
     return chosen
 
 
@@ -428,7 +465,7 @@ def explain(spec: CommandSpec, rendered: Rendered, feats: dict[str, float]) -> s
     filled = ", ".join(f"{name} {value}" for name, value in rendered.filled.items())
     notes = []
     if filled:
-        notes.append(f"using {filled} from your message")
+        notes.append(f"with {filled}")
     if rendered.missing:
         notes.append("fill in " + ", ".join(f"<{m}>" for m in rendered.missing))
     if spec.root:

@@ -23,6 +23,7 @@ class LabelledRequest:
     query: str
     utilities: tuple[str, ...]
     intent: str
+    source: str = ""  # file name, e.g. train.yml
 
 
 def load_requests(path: Path, known_utilities: set[str] | None = None, known_intents: set[str] | None = None) -> list[LabelledRequest]:
@@ -48,5 +49,5 @@ def load_requests(path: Path, known_utilities: set[str] | None = None, known_int
         intent = str(row.get("intent", ""))
         if known_intents is not None and intent not in known_intents:
             raise DataFormatError(path, f"{where}: unknown intent {intent!r}", field="intent")
-        out.append(LabelledRequest(row["query"].strip(), tuple(utilities), intent))
+        out.append(LabelledRequest(row["query"].strip(), tuple(utilities), intent, Path(path).name))
     return out

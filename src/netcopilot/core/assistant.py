@@ -197,15 +197,15 @@ class Assistant:
         )
         answer.latency_ms = (time.perf_counter() - started) * 1000
         if request.record and conv_id is not None:
-            payload = answer.to_dict()
-            answer.answer_id = self.store.record_exchange(conv_id, text, payload, self._reply_text(answer), answer.latency_ms)
-            self.store.save_context(conv_id, {
+            context = {
                 "text": rank_text if followup else text,
                 "intent": intent,
                 "proba": {c: round(p, 5) for c, p in intent_proba.items() if p >= 0.005},
                 "entities": [e.to_dict() for e in all_entities],
                 "clarify": clarify is not None,
-            })
+            }
+            answer.answer_id = self.store.record_exchange(conv_id, text, answer.to_dict(), self._reply_text(answer),
+                                                          answer.latency_ms, context=context)
             answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 

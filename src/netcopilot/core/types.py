@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -49,7 +49,9 @@ class Answer:
     latency_ms: float = 0.0
 
     def to_dict(self, explain: bool = False) -> dict[str, Any]:
-        data = asdict(self)
+        """A JSON-ready dict. Shallow: lists and dicts are shared with the Answer, not copied."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["matches"] = [vars(m) for m in self.matches]
         data["intent"] = {"name": self.intent, "confidence": round(self.confidence, 4)}
         data["alternatives"] = [{"name": n, "confidence": round(c, 4)} for n, c in self.alternatives]
         if not explain:

@@ -41,7 +41,7 @@ import numpy as np
 from netcopilot.errors import ModelMismatchError
 from netcopilot.nlu.entities import Entity
 from netcopilot.recommend.catalog import CommandSpec
-from netcopilot.recommend.slots import Rendered, render, slot_values
+from netcopilot.recommend.slots import ENTITY_SOURCES, Rendered, render, slot_values
 
 FEATURES = ("intent", "example", "describe", "mention", "slots", "needs", "platform", "risk", "prior", "ran", "knn", "family")
 DEFAULT_WEIGHTS = {
@@ -56,7 +56,7 @@ KNN_K = 16  # neighbours that vote (chosen by benchmarks/cv_ranker.py)
 KNN_TEMPERATURE = 0.1  # softmax temperature over their similarities
 HIDDEN_UNITS = 8  # a small tanh layer beside the linear score (cv_ranker.py: +2 points top-1 over linear)
 RAN_AFTER = (
-    r"[^.?!;]{0,60}?\b(?:shows?|showed|says?|said|gives?|gave|returns?|returned|reports?|reported|"
+    r"(?:[^.?!;]|[.?!](?=\S)){0,60}?\b(?:shows?|showed|says?|said|gives?|gave|returns?|returned|reports?|reported|"
     r"times?\s+out|timed\s+out|fails?|failed|hangs?|hung|stops?|stopped|prints?|lists?|outputs?|"
     r"complains?|gets|got|works|worked|is\s+fine|answers?|succeeds?|succeeded|errors?|is\s+\d|are\s+\d|"
     r"only|never|doesn't|does\s+not|can't|cannot|looks?)\b"
@@ -235,6 +235,7 @@ class CommandRanker:
         prior: np.ndarray | None = None,
         exclude_neighbour: int | None = None,
     ) -> np.ndarray:
+        vector = np.asarray(vector, dtype=np.float32)  # a float64 vector would upcast every matrix below
         F = np.zeros((self._n, len(FEATURES)), dtype=np.float32)
         p = np.array([intent_proba.get(name, 0.0) for name in self._intent_names], dtype=np.float32)
         F[:, 0] = (self._intent_weight * p).max(axis=1)
@@ -305,7 +306,8 @@ class CommandRanker:
     # --- learning -------------------------------------------------------------------------
 
     def fit(self, queries: list["TrainingQuery"], neighbours: list["TrainingQuery"] | None = None,
-            folds: int = 5, l2: float = 0.01, seed: int = 42, hidden: int = HIDDEN_UNITS) -> dict[str, float]:
+            folds: int = 5, l2: float = 0.01, seed: int = 42, hidden: int = HIDDEN_UNITS,
+            candidates: int = 128) -> dict[str, float]:
         """Learn the utility prior and the feature weights from labelled queries; `neighbours`
         (default: the queries with an intent label) become the `knn` voters.
 
@@ -318,6 +320,11 @@ class CommandRanker:
         fold_of = {id(q): f for q, f in zip(labelled, rng.integers(0, folds, len(labelled)))}
         fold_priors = [self._prior_matrix(estimate_prior([q for q in labelled if fold_of[id(q)] != f]))
                        for f in range(folds)]
+        nf, h = len(FEATURES), hidden
+        start = np.concatenate([
+            np.array([DEFAULT_WEIGHTS[name] for name in FEATURES], dtype=np.float64),
+            np.random.default_rng(seed).normal(0, 0.3, nf * h), np.zeros(h), np.random.default_rng(seed + 1).normal(0, 0.3, h),
+        ])
         neighbours = labelled if neighbours is None else neighbours
         self.set_neighbours(np.stack([q.vector for q in neighbours]) if neighbours else np.zeros((0, 1)),
                             [q.utilities for q in neighbours])
@@ -329,13 +336,15 @@ class CommandRanker:
                               exclude_neighbour=position.get(id(q)))
             positive = np.isin(self._utility, list(q.utilities))
             if positive.any():
-                blocks.append(F)
-                targets.append(positive)
-        X = np.stack(blocks)  # (queries, commands, features)
+                # Train on the positives and the commands a first-stage score finds hardest
+                # (the rest are easy negatives that only cost time).
+                first_stage = F @ start[:nf]
+                keep = np.argsort(-np.where(positive, -np.inf, first_stage))[:candidates]
+                keep = np.concatenate([np.flatnonzero(positive)[:candidates // 4], keep])[:candidates]
+                blocks.append(F[keep])
+                targets.append(positive[keep])
+        X = np.stack(blocks)  # (queries, candidates, features)
         Y = np.stack(targets).astype(np.float64)
-
-        nf, h = len(FEATURES), hidden
-        gen = np.random.default_rng(seed)
 
         def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
             w = theta[:nf]
@@ -362,10 +371,6 @@ class CommandRanker:
                 grad += [np.einsum("qcf,qch->fh", X, back).ravel(), back.sum(axis=(0, 1)), np.einsum("qc,qch->h", d, hid)]
             return float(value), np.concatenate(grad) + 2 * l2 * theta
 
-        start = np.concatenate([
-            np.array([DEFAULT_WEIGHTS[name] for name in FEATURES], dtype=np.float64),
-            gen.normal(0, 0.3, nf * h), np.zeros(h), gen.normal(0, 0.3, h),
-        ])
         result = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
         w, W1, b1, v = unpack(result.x)
         self.weights = {name: round(float(x), 5) for name, x in zip(FEATURES, w)}
@@ -426,17 +431,28 @@ def estimate_prior(queries: list[TrainingQuery], alpha: float = 0.5) -> dict[str
     return prior
 
 
+# Parameters whose name says they are a different machine from the target never reuse its value.
+_OTHER_ROLE = re.compile(r"server|resolver|gateway|gw|source|src|jump|via|peer|nexthop|next_hop|from|proxy|bastion|remote")
+
+
 def assign_slots(spec: CommandSpec, slots: dict[str, list[str]]) -> dict[str, str]:
-    """Parameters of the same type take successive values: `nc -zv {host} {start_port}-{end_port}`
-    with one port named fills the first and leaves the second to its default or placeholder."""
-    used: dict[str, int] = {}
+    """Choose a value for each parameter. A value goes to one parameter only, parameters of more
+    specific types choose first (a `hostname` before a `host`), and parameters of the same type
+    take successive values: `dig @{server} {name}` for "SERVFAIL for corp.example from 10.0.0.53"
+    gets server 10.0.0.53 and name corp.example; with one port named, `{start_port}-{end_port}`
+    fills only the first."""
+    order = sorted(spec.params, key=lambda p: len(ENTITY_SOURCES.get(p.type, ())))
+    taken: set[str] = set()
     values = {}
-    for param in spec.params:
+    for param in order:
         options = slots.get(param.type, [])
-        index = used.get(param.type, 0)
-        if index < len(options):
-            values[param.name] = options[index]
-            used[param.type] = index + 1
+        fresh = [o for o in options if o not in taken]
+        if fresh:
+            values[param.name] = fresh[0]
+        elif options and not _OTHER_ROLE.search(param.name) and param.type not in ("port", "count", "duration"):
+            values[param.name] = options[0]  # e.g. -connect {host} -servername {hostname}: same name twice
+        if param.name in values:
+            taken.add(values[param.name])
     return values
 
 

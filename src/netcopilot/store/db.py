@@ -136,14 +136,18 @@ class Store:
         payload: dict[str, Any],
         reply_text: str,
         latency_ms: float,
+        context: dict[str, Any] | None = None,
     ) -> int:
-        """Store a question, the answer given and its suggested commands; returns the answer id."""
+        """Store a question, the answer given, its suggested commands and (if given) the
+        conversation's new follow-up context, in one transaction; returns the answer id."""
         with self.session() as s, s.begin():
             conv = s.get(Conversation, conversation_id)
             if conv is None:
                 raise StoreError(f"conversation {conversation_id} does not exist")
             if not conv.title:
                 conv.title = question[:300]
+            if context is not None:
+                conv.context = context
             msg = Message(conversation_id=conversation_id, role="user", text=question)
             s.add(msg)
             s.flush()

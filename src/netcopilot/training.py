@@ -229,6 +229,8 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
     staging.mkdir()
     model.save(staging)
     ranker.save_state(staging / "ranker.json")
+    if ranker.lexical is not None:
+        ranker.lexical.save(staging / "lexical.npz")
     cache.save(staging / "vectors.npz")
     manifest = {
         "version": version,

@@ -23,6 +23,7 @@ from netcopilot.errors import InputError, ModelMismatchError
 from netcopilot.knowledge import Knowledge, load_knowledge, load_labelled_requests
 from netcopilot.nlu.entities import Entity
 from netcopilot.nlu.intents import IntentClassifier
+from netcopilot.recommend.lexical import LexicalIndex, texts_fingerprint
 from netcopilot.recommend.ranker import CommandRanker, build_ranker
 from netcopilot.recommend.slots import slot_values
 from netcopilot.retrieval.runbook_index import SessionIndex, build_runbook_index
@@ -102,7 +103,11 @@ class Assistant:
         ranker = build_ranker(knowledge.catalog, embed)
         ranker.load_state(bundle / "ranker.json")
         requests = load_labelled_requests(settings.knowledge_dir, knowledge)
-        ranker.set_neighbours(embed([r.query for r in requests]), [r.utilities for r in requests])
+        texts = [r.query for r in requests]
+        lexical = LexicalIndex.load(bundle / "lexical.npz") if (bundle / "lexical.npz").exists() else None
+        if texts and (lexical is None or lexical.fingerprint != texts_fingerprint(texts)):
+            lexical = LexicalIndex.build(texts)  # requests changed since training (about a second)
+        ranker.set_neighbours(embed(texts), [r.utilities for r in requests], lexical if texts else None)
         runbook_index = build_runbook_index(knowledge.runbooks, embed)
         versions = {"models": manifest["version"], "encoder": encoder.version, "knowledge": knowledge.fingerprint()}
         store = store or Store(settings.database_url)

@@ -19,6 +19,8 @@ Every command gets a feature vector from the question:
               vote of the nearest requests in `knowledge_base/requests/train.yml`
 - `family`    an IPv6-only command for a question with nothing IPv6 in it, or an IPv4-only
               command for an IPv6 question
+- `lexknn`    the same vote as `knn`, by TF-IDF n-gram similarity instead of meaning (error
+              strings and tool names): `recommend/lexical.py`
 
 The score is a linear function of these features plus a small tanh layer over them (for
 interactions such as platform x similarity). Its weights are learned with a listwise
@@ -43,11 +45,12 @@ from netcopilot.nlu.entities import Entity
 from netcopilot.recommend.catalog import CommandSpec
 from netcopilot.recommend.slots import ENTITY_SOURCES, Rendered, render, slot_values
 
-FEATURES = ("intent", "example", "describe", "mention", "slots", "needs", "platform", "risk", "prior", "ran", "knn", "family")
+FEATURES = ("intent", "example", "describe", "mention", "slots", "needs", "platform", "risk", "prior", "ran", "knn", "family",
+            "lexknn")
 DEFAULT_WEIGHTS = {
     "intent": 2.0, "example": 6.0, "describe": 2.0, "mention": 2.5, "slots": 1.0,
     "needs": -0.5, "platform": 1.5, "risk": -0.7, "prior": 2.0, "ran": -2.0, "knn": 2.0,
-    "family": -1.0,
+    "family": -1.0, "lexknn": 1.0,
 }  # fmt: skip
 _V6_COMMAND = re.compile(r"(?:^|\s)-6\b|\b(?:ping6|traceroute6|tracepath6|ip6tables)\b|\bip -6\b")
 _V6_QUESTION = re.compile(r"\b(?:ipv6|v6|aaaa|ndp|slaac|icmpv6|dhcpv6|ip6)\b", re.I)
@@ -141,6 +144,7 @@ class CommandRanker:
     neighbour_vectors: np.ndarray | None = None  # (n_requests, dim) labelled requests
     neighbour_votes: np.ndarray | None = None  # (n_requests, n_commands): 1 best utility, 0.5 acceptable
     hidden_layer: dict[str, Any] | None = None  # optional tanh layer beside the linear term
+    lexical: Any = None  # LexicalIndex over the same labelled requests (the `lexknn` vote)
 
     def __post_init__(self) -> None:
         n = self._n = len(self.catalog)
@@ -192,8 +196,12 @@ class CommandRanker:
             for i, spec in enumerate(self.catalog):
                 self._prior[i, j] = table.get(spec.utility, 0.0)
 
-    def set_neighbours(self, vectors: np.ndarray, utilities: Sequence[Sequence[str]]) -> None:
-        """The labelled requests whose choices vote through the `knn` feature."""
+    def set_neighbours(self, vectors: np.ndarray, utilities: Sequence[Sequence[str]], lexical: Any = None) -> None:
+        """The labelled requests whose choices vote through the `knn` feature and, given their
+        `LexicalIndex` (same requests, same order), the `lexknn` feature."""
+        if lexical is not None and lexical.n_rows != len(utilities):
+            raise ValueError(f"lexical index has {lexical.n_rows} rows for {len(utilities)} requests")
+        self.lexical = lexical
         votes = np.zeros((len(utilities), self._n), dtype=np.float32)
         for j, choice in enumerate(utilities):
             for rank, utility in enumerate(choice):
@@ -201,10 +209,17 @@ class CommandRanker:
         self.neighbour_vectors = np.asarray(vectors, dtype=np.float32).reshape(len(utilities), -1)
         self.neighbour_votes = votes
 
+    def _lexknn(self, text: str, exclude: int | None) -> np.ndarray:
+        if self.lexical is None:
+            return np.zeros(self._n, dtype=np.float32)
+        return self._vote(self.lexical.similarities(text), exclude)
+
     def _knn(self, vector: np.ndarray, exclude: int | None) -> np.ndarray:
         if self.neighbour_vectors is None or len(self.neighbour_vectors) == 0:
             return np.zeros(self._n, dtype=np.float32)
-        sims = self.neighbour_vectors @ vector
+        return self._vote(self.neighbour_vectors @ vector, exclude)
+
+    def _vote(self, sims: np.ndarray, exclude: int | None) -> np.ndarray:
         if exclude is not None:
             sims[exclude] = -np.inf
         k = min(KNN_K, len(sims) - (exclude is not None))
@@ -265,6 +280,7 @@ class CommandRanker:
         if ran:
             F[:, 9] = np.isin(self._utility, list(ran))
         F[:, 10] = self._knn(vector, exclude_neighbour)
+        F[:, 12] = self._lexknn(text, exclude_neighbour)
         wants_v6 = "ipv6" in slots or bool(_V6_QUESTION.search(text))
         F[:, 11] = (self._v4_only if wants_v6 else self._v6_only).astype(np.float32)
         return F
@@ -326,8 +342,11 @@ class CommandRanker:
             np.random.default_rng(seed).normal(0, 0.3, nf * h), np.zeros(h), np.random.default_rng(seed + 1).normal(0, 0.3, h),
         ])
         neighbours = labelled if neighbours is None else neighbours
+        from netcopilot.recommend.lexical import LexicalIndex
+
         self.set_neighbours(np.stack([q.vector for q in neighbours]) if neighbours else np.zeros((0, 1)),
-                            [q.utilities for q in neighbours])
+                            [q.utilities for q in neighbours],
+                            LexicalIndex.build([q.text for q in neighbours]) if neighbours else None)
         position = {id(q): j for j, q in enumerate(neighbours)}
         blocks, targets = [], []
         for q in queries:

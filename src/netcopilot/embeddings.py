@@ -47,6 +47,10 @@ def export_encoder(target: Path) -> Path:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # our own progress bar is on screen
+    hf_logging.set_verbosity_error()
 
     source = source_model_dir()
     model = AutoModel.from_pretrained(str(source), local_files_only=True)

@@ -31,6 +31,7 @@ check: setup
 bench: models
 	@$(BIN)/python benchmarks/bench_nlu.py
 	@$(BIN)/python benchmarks/bench_speed.py
+	@$(BIN)/python benchmarks/bench_slack.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache benchmarks/out

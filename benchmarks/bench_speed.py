@@ -41,7 +41,7 @@ def warm(models_dir: Path | None, rounds: int) -> dict:
     from netcopilot.settings import Settings
 
     with tempfile.TemporaryDirectory() as home:
-        settings = Settings.load(home=Path(home), models_dir=models_dir)
+        settings = Settings.load(home=Path(home), models_dir=models_dir or Settings.load().models_dir)
         started = time.perf_counter()
         assistant = Assistant.load(settings)
         load_s = time.perf_counter() - started

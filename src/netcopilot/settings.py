@@ -19,10 +19,11 @@ class Setting:
     type: Callable[[str], Any]
     default: Callable[["Settings"], Any] | Any
     help: str
+    env_name: str | None = None  # when the variable has a name of its own (Slack's conventions)
 
     @property
     def env(self) -> str:
-        return "NETCOPILOT_" + self.name.upper()
+        return self.env_name or "NETCOPILOT_" + self.name.upper()
 
 
 def _data_dir(_: "Settings") -> Path:
@@ -81,6 +82,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("top_k", _positive_int, 5, "Commands shown per answer."),
     Setting("top_matches", _positive_int, 3, "Similar runbooks and sessions shown per answer."),
     Setting("threads", _positive_int, 2, "CPU threads for the sentence encoder."),
+    Setting("reactions", str, None, "Emoji reaction -> satisfaction, e.g. '+1=1,x=-1' (default: a built-in list)."),
+    Setting("reply_sentiment_min", _float_between(0.0, 1.0), 0.3,
+            "A reply counts as feedback when the absolute VADER compound score reaches this."),
+    Setting("slack_api_url", str, "https://slack.com/api/", "Slack Web API base URL (tests point it at a stub)."),
+    Setting("slack_bot_token", str, None, "Bot token (xoxb-...).", env_name="SLACK_BOT_TOKEN"),
+    Setting("slack_app_token", str, None, "App-level token for Socket Mode (xapp-...).", env_name="SLACK_APP_TOKEN"),
+    Setting("slack_signing_secret", str, None, "Signing secret for HTTP mode.", env_name="SLACK_SIGNING_SECRET"),
 )
 
 

@@ -122,3 +122,29 @@ def test_train_if_missing_is_a_no_op_when_models_exist(env, models_dir: Path) ->
     out = run(["train", "--if-missing"], env)
     assert out.returncode == 0 and "models present" in out.stderr.decode()
     assert sorted(p.name for p in models_dir.iterdir()) == before
+
+
+def test_chat_feedback_lands_in_the_satisfaction_report(env, tmp_path: Path) -> None:
+    chat = ("is port 443 open on web01.corp.example?\n:good\n"
+            "why is dns slow on 10.1.2.3?\n:bad wrong resolver\n"
+            "thanks, that worked perfectly!\n")
+    out = run(["chat"], env, stdin=chat)
+    assert out.returncode == 0, out.stderr.decode()
+    from netcopilot.settings import Settings
+    from netcopilot.store.db import Store
+
+    store = Store(Settings.load(environ=env).database_url)
+    rows = store.satisfaction_rows()
+    store.close()
+    assert [(r["kind"], r["value"] > 0) for r in rows] == [("good", True), ("bad", False), ("reply", True)]
+    assert rows[0]["intent"] == "port_check" and all(r["model_version"] for r in rows)
+
+    png = tmp_path / "satisfaction.png"
+    report = run(["report", "satisfaction", "--since", "7d", "--png", str(png)], env)
+    text = report.stdout.decode()
+    assert report.returncode == 0, report.stderr.decode()
+    assert "by intent" in text and "port_check" in text and "by model version" in text
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    bad = run(["report", "satisfaction", "--since", "soon"], env)
+    assert bad.returncode == 2 and "--since 'soon'" in bad.stderr.decode() and "Traceback" not in bad.stderr.decode()

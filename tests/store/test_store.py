@@ -81,3 +81,44 @@ def test_feedback_on_a_missing_answer_is_refused_and_nothing_is_written(store: S
 def test_unreachable_database_is_one_clear_error(tmp_path) -> None:
     with pytest.raises(StoreError, match="cannot open the database"):
         Store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+
+
+def test_the_migrations_match_the_models(store: Store) -> None:
+    """Alembic's autogenerate comparison finds nothing to add: the migrations build exactly the
+    tables, columns and indexes the ORM declares, on both databases."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_feedback_carries_intent_model_and_updates_satisfaction(store: Store) -> None:
+    user = store.user("slack:T1:U7")
+    conv = store.conversation(user.id, "slack", external_ref="C1/1700.1")
+    answer_id = store.record_exchange(conv.id, "is 443 open on 10.0.0.5?", PAYLOAD, "", 9.0)
+    store.add_feedback(answer_id, user.id, "reaction", 1.0, source="+1")
+    store.add_feedback(answer_id, user.id, "reply", -0.5, text="still broken", score=-0.5, source="vader")
+    rows = store.satisfaction_rows()
+    assert [(r["intent"], r["model_version"], r["value"]) for r in rows] == [("port_check", "v1", 1.0), ("port_check", "v1", -0.5)]
+    assert store.user_satisfaction(user.id)["feedback"] == 2
+    with store.session() as s:
+        from netcopilot.store.models import Answer
+
+        assert s.get(Answer, answer_id).satisfaction == pytest.approx(0.25)
+
+
+def test_posted_messages_and_event_claims(store: Store) -> None:
+    user = store.user("slack:T1:U8")
+    conv = store.conversation(user.id, "slack", external_ref="C9/1700.5")
+    first = store.record_exchange(conv.id, "dns is slow", PAYLOAD, "", 5.0)
+    second = store.record_exchange(conv.id, "and on 10.0.0.6?", PAYLOAD, "", 5.0)
+    store.record_posted(first, "C9", "1700.6", "1700.5")
+    store.record_posted(second, "C9", "1700.7", "1700.5")
+    assert store.answer_for_message("C9", "1700.6") == first
+    assert store.answer_for_message("C9", "1700.8") is None
+    assert store.latest_answer_in_thread("C9", "1700.5") == second
+    assert store.conversation_of_answer(second) == conv.id
+    assert store.answer_payload(first)["intent"]["name"] == "port_check"
+    assert store.claim_event("Ev1") and not store.claim_event("Ev1") and store.claim_event("Ev2")

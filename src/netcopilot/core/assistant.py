@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from netcopilot import artifacts, messages
 from netcopilot.core.types import Answer, Match, Request
 from netcopilot.embeddings import Encoder, VectorCache
 from netcopilot.errors import InputError, ModelMismatchError
+from netcopilot.feedback.signals import DEFAULT_REACTIONS, parse_reactions, reaction_value, reply_sentiment
 from netcopilot.knowledge import Knowledge, load_knowledge, load_labelled_requests
 from netcopilot.nlu.entities import Entity
 from netcopilot.nlu.intents import IntentClassifier
@@ -81,6 +83,8 @@ class Assistant:
         for conv_id, text, vector in store.solved_sessions(encoder.version):
             self.sessions.add(conv_id, text, vector)
         self._users: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self.reactions = parse_reactions(settings.reactions if settings.reactions is not None else DEFAULT_REACTIONS)
 
     @classmethod
     def load(cls, settings: Settings | None = None, store: Store | None = None) -> "Assistant":
@@ -116,6 +120,11 @@ class Assistant:
     # --- the one entry point ------------------------------------------------------------------
 
     def answer(self, request: Request) -> Answer:
+        """Answer one message. Thread-safe: front ends may call it from worker threads."""
+        with self._lock:
+            return self._answer(request)
+
+    def _answer(self, request: Request) -> Answer:
         started = time.perf_counter()
         text, notes = sanitize(request.text)
         if not text.strip():
@@ -123,6 +132,7 @@ class Assistant:
                           commands=[], matches=[], clarify=messages.EMPTY, notes=notes,
                           model_versions=self.versions)
         conv_id, context = self._conversation(request)
+        reply_feedback = self._reply_feedback(request, conv_id, text) if context else None
         doc = self.intents.nlp(text)
         entities: list[Entity] = list(doc.user_data.get("net_entities", []))
         vector = self.encoder.encode_one(text)
@@ -175,7 +185,7 @@ class Assistant:
         if intent == "smalltalk" and confidence >= self.settings.clarify_below:
             reply = messages.smalltalk_reply(text)
         elif intent == "history" and request.record:
-            user_id = self._user_id(request.user)
+            user_id = self.user_id(request.user)
             history = self.store.recent_questions(user_id, limit=10)
             if not history:
                 reply = messages.history_empty()
@@ -197,6 +207,7 @@ class Assistant:
             carried=[e.to_dict() for e in carried],
             history=history,
             explanation=self._explain(members, suggestions, matches),
+            feedback=reply_feedback,
             model_versions=self.versions,
             conversation_id=conv_id,
         )
@@ -209,18 +220,54 @@ class Assistant:
                 "entities": [e.to_dict() for e in all_entities],
                 "clarify": clarify is not None,
             }
-            answer.answer_id = self.store.record_exchange(conv_id, text, answer.to_dict(), self._reply_text(answer),
+            answer.answer_id = self.store.record_exchange(conv_id, text, answer.to_dict(explain=True), self._reply_text(answer),
                                                           answer.latency_ms, context=context)
             answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
     # --- feedback and solved sessions --------------------------------------------------------
 
-    def feedback(self, answer_id: int, user: str, kind: str, value: float, text: str = "") -> int:
-        return self.store.add_feedback(answer_id, self._user_id(user), kind, value, text)
+    def feedback(self, answer_id: int, user: str, kind: str, value: float, text: str = "",
+                 score: float | None = None, source: str = "") -> int:
+        """Record a satisfaction signal (value -1..1) from `user` on an answer."""
+        with self._lock:
+            return self.store.add_feedback(answer_id, self.user_id(user), kind, value, text, score, source)
+
+    def note_reply(self, request: Request) -> dict[str, Any] | None:
+        """Record the sentiment of a reply in a conversation as feedback, without answering it
+        (a thread reply such as "thanks, that fixed it")."""
+        with self._lock:
+            text, _ = sanitize(request.text)
+            conv_id, context = self._conversation(request)
+            return self._reply_feedback(request, conv_id, text) if context else None
+
+    def reaction(self, answer_id: int, user: str, name: str) -> float | None:
+        """Record an emoji reaction if the mapping knows it; returns its value."""
+        value = reaction_value(name, self.reactions)
+        if value is not None:
+            self.feedback(answer_id, user, "reaction", value, source=name)
+        return value
+
+    def _reply_feedback(self, request: Request, conv_id: int | None, text: str) -> dict[str, Any] | None:
+        """A reply in a conversation that carries clear sentiment ("thanks, that fixed it",
+        "no, still broken") is feedback on the previous answer, scored with VADER."""
+        if conv_id is None:
+            return None
+        previous = self.store.latest_answer(conv_id)
+        if previous is None:
+            return None
+        score = reply_sentiment(text)
+        if abs(score) < self.settings.reply_sentiment_min:
+            return None
+        self.store.add_feedback(previous, self.user_id(request.user), "reply", score, text, score, request.channel)
+        return {"answer_id": previous, "score": round(score, 4)}
 
     def mark_solved(self, conversation_id: int) -> None:
         """Remember a conversation as solved: it becomes recallable by similarity."""
+        with self._lock:
+            self._mark_solved(conversation_id)
+
+    def _mark_solved(self, conversation_id: int) -> None:
         conv = self.store.get_conversation(conversation_id)
         if conv is None:
             raise InputError(f"conversation {conversation_id} does not exist")
@@ -231,7 +278,7 @@ class Assistant:
 
     # --- parts ---------------------------------------------------------------------------------
 
-    def _user_id(self, external_id: str) -> int:
+    def user_id(self, external_id: str) -> int:
         if external_id not in self._users:
             self._users[external_id] = self.store.user(external_id).id
         return self._users[external_id]
@@ -244,7 +291,7 @@ class Assistant:
             if conv is None:
                 raise InputError(f"conversation {request.conversation_id} does not exist")
             return conv.id, dict(conv.context or {})
-        conv = self.store.conversation(self._user_id(request.user), request.channel, request.thread)
+        conv = self.store.conversation(self.user_id(request.user), request.channel, request.thread)
         return conv.id, dict(conv.context or {})
 
     @staticmethod

@@ -43,6 +43,7 @@ class Answer:
     carried: list[dict[str, Any]] = field(default_factory=list)  # entities reused from context
     history: list[dict[str, Any]] = field(default_factory=list)
     explanation: dict[str, Any] = field(default_factory=dict)  # what `:why` shows
+    feedback: dict[str, Any] | None = None  # this message was also feedback on the previous answer
     model_versions: dict[str, str] = field(default_factory=dict)
     answer_id: int | None = None
     conversation_id: int | None = None
@@ -57,6 +58,17 @@ class Answer:
         if not explain:
             data.pop("explanation")
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Answer":
+        """The inverse of `to_dict` (for answers read back from the store)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["intent"] = data["intent"]["name"]
+        values["confidence"] = float(data["intent"]["confidence"])
+        values["alternatives"] = [(a["name"], float(a["confidence"])) for a in data.get("alternatives", [])]
+        values["matches"] = [Match(**m) for m in data.get("matches", [])]
+        return cls(**values)
 
     def suggest_record(self, k: int) -> dict[str, Any]:
         """The `netcopilot suggest --jsonl` contract."""

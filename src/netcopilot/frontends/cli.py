@@ -161,6 +161,64 @@ def check() -> None:
     )
 
 
+@app.command(epilog=(
+    "Examples:\n\n  SLACK_APP_TOKEN=xapp-... SLACK_BOT_TOKEN=xoxb-... netcopilot slack\n\n"
+    "  SLACK_SIGNING_SECRET=... SLACK_BOT_TOKEN=xoxb-... netcopilot slack --http --port 3000"
+))
+def slack(
+    http: bool = typer.Option(False, "--http", help="Serve Slack's requests over HTTP (POST /slack/events) instead of Socket Mode."),
+    port: int = typer.Option(3000, "--port", min=0, max=65535, help="HTTP mode: port to listen on (0 picks a free one)."),
+    host: str = typer.Option("0.0.0.0", "--host", help="HTTP mode: address to listen on."),
+) -> None:
+    """Run the Slack app: /netcopilot, mentions, DMs, reactions, buttons and the App Home.
+    Socket Mode needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN; HTTP mode needs SLACK_SIGNING_SECRET and
+    SLACK_BOT_TOKEN. See deploy/slack-manifest.yaml."""
+    from netcopilot.frontends import slack_app
+
+    settings = _settings()
+    slack_app.check_credentials(settings, http)
+    slack_app.run(settings, _assistant, http, host, port, on_ready=lambda msg: err.print(f"netcopilot slack: {msg}"))
+
+
+report_app = typer.Typer(help="Reports over what the team asked and how satisfied they were.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("satisfaction", epilog="Examples:\n\n  netcopilot report satisfaction\n\n  netcopilot report satisfaction --since 12w --png satisfaction.png")
+def report_satisfaction(
+    since: str = typer.Option("30d", "--since", help="How far back: e.g. 48h, 30d, 12w."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also draw the report as a PNG plot."),
+) -> None:
+    """Satisfaction by intent, by week and by model version (reactions, buttons, :good/:bad and
+    the VADER sentiment of replies, each -1..1)."""
+    from rich.table import Table
+
+    from netcopilot.feedback.report import plot_report, satisfaction_report, since_datetime
+    from netcopilot.store.db import Store
+
+    settings = _settings()
+    cutoff = since_datetime(since)
+    store = Store(settings.database_url)
+    rows = store.satisfaction_rows(cutoff)
+    console = Console(highlight=False)
+    if not rows:
+        console.print(f"No feedback in the last {since}.")
+        return
+    report = satisfaction_report(rows)
+    for name, title in (("intent", "by intent"), ("week", "by week (starting Monday)"), ("model", "by model version")):
+        table = Table(title=f"Satisfaction {title}, last {since}", title_justify="left")
+        for col in (name, "signals", "mean", "positive", "negative"):
+            table.add_column(col, justify="left" if col == name else "right")
+        for key, v in report[name].items():
+            style = "green" if v["mean"] >= 0.2 else "red" if v["mean"] <= -0.2 else ""
+            table.add_row(key, str(v["n"]), f"[{style}]{v['mean']:+.2f}[/]" if style else f"{v['mean']:+.2f}",
+                          f"{v['positive']:.0%}", f"{v['negative']:.0%}")
+        console.print(table)
+    if png:
+        path = plot_report(report, png, f"netcopilot satisfaction, last {since} ({len(rows)} signals)")
+        console.print(f"plot written to {path}")
+
+
 @app.command()
 def version() -> None:
     """Print the version of netcopilot and of the models in use."""

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import numpy as np
 from sqlalchemy import Engine, create_engine, event, func, select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from netcopilot.errors import NetcopilotError
@@ -18,6 +18,8 @@ from netcopilot.store.models import (
     Conversation,
     Feedback,
     Message,
+    PostedMessage,
+    ProcessedEvent,
     SessionVector,
     SuggestedCommand,
     User,
@@ -174,14 +176,85 @@ class Store:
                 )
             return answer.id
 
-    def add_feedback(self, answer_id: int, user_id: int, kind: str, value: float, text: str = "") -> int:
+    def add_feedback(self, answer_id: int, user_id: int, kind: str, value: float, text: str = "",
+                     score: float | None = None, source: str = "") -> int:
+        """Record one satisfaction signal (value in -1..1) against an answer; it carries the
+        answer's intent and model version, and the answer's satisfaction becomes the mean."""
         with self.session() as s, s.begin():
-            if s.get(Answer, answer_id) is None:
+            answer = s.get(Answer, answer_id)
+            if answer is None:
                 raise StoreError(f"answer {answer_id} does not exist")
-            fb = Feedback(answer_id=answer_id, user_id=user_id, kind=kind, value=value, text=text)
+            fb = Feedback(answer_id=answer_id, user_id=user_id, kind=kind, value=max(-1.0, min(1.0, value)),
+                          text=text[:4000], score=score, source=source[:80], intent=answer.intent,
+                          model_version=str((answer.model_versions or {}).get("models", "")))
             s.add(fb)
             s.flush()
+            answer.satisfaction = s.scalar(select(func.avg(Feedback.value)).where(Feedback.answer_id == answer_id))
             return fb.id
+
+    def conversation_of_answer(self, answer_id: int) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(Answer.conversation_id).where(Answer.id == answer_id))
+
+    def answer_payload(self, answer_id: int) -> dict[str, Any] | None:
+        with self.session() as s:
+            answer = s.get(Answer, answer_id)
+            return dict(answer.payload, answer_id=answer.id) if answer is not None else None
+
+    def latest_answer(self, conversation_id: int) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(func.max(Answer.id)).where(Answer.conversation_id == conversation_id))
+
+    # --- messages posted on chat platforms ----------------------------------------------------
+
+    def record_posted(self, answer_id: int, channel: str, ts: str, thread_ts: str | None = None,
+                      platform: str = "slack") -> None:
+        with self.session() as s, s.begin():
+            s.add(PostedMessage(answer_id=answer_id, platform=platform, channel=channel, ts=ts, thread_ts=thread_ts))
+
+    def answer_for_message(self, channel: str, ts: str, platform: str = "slack") -> int | None:
+        with self.session() as s:
+            return s.scalar(select(PostedMessage.answer_id).where(
+                PostedMessage.platform == platform, PostedMessage.channel == channel, PostedMessage.ts == ts))
+
+    def latest_answer_in_thread(self, channel: str, thread_ts: str, platform: str = "slack") -> int | None:
+        with self.session() as s:
+            return s.scalar(
+                select(PostedMessage.answer_id)
+                .where(PostedMessage.platform == platform, PostedMessage.channel == channel,
+                       (PostedMessage.thread_ts == thread_ts) | (PostedMessage.ts == thread_ts))
+                .order_by(PostedMessage.id.desc()).limit(1)
+            )
+
+    def claim_event(self, event_id: str) -> bool:
+        """True the first time an event id is seen, False for every redelivery."""
+        try:
+            with self.session() as s, s.begin():
+                s.add(ProcessedEvent(event_id=event_id[:100]))
+            return True
+        except IntegrityError:
+            return False
+
+    # --- satisfaction -------------------------------------------------------------------------
+
+    def satisfaction_rows(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        with self.session() as s:
+            query = select(Feedback.created_at, Feedback.intent, Feedback.model_version, Feedback.kind,
+                           Feedback.value, Feedback.score).order_by(Feedback.created_at, Feedback.id)
+            if since is not None:
+                query = query.where(Feedback.created_at >= since)
+            return [
+                {"when": when if when.tzinfo else when.replace(tzinfo=timezone.utc), "intent": intent,
+                 "model_version": version, "kind": kind, "value": value, "score": score}
+                for when, intent, version, kind, value, score in s.execute(query)
+            ]
+
+    def user_satisfaction(self, user_id: int) -> dict[str, Any]:
+        with self.session() as s:
+            count, mean = s.execute(select(func.count(Feedback.id), func.avg(Feedback.value)).where(Feedback.user_id == user_id)).one()
+            questions = s.scalar(select(func.count(Answer.id)).join(Conversation, Conversation.id == Answer.conversation_id)
+                                 .where(Conversation.user_id == user_id)) or 0
+            return {"feedback": count or 0, "mean": float(mean) if mean is not None else None, "questions": questions}
 
     def mark_solved(self, conversation_id: int, text: str, vector: np.ndarray, encoder: str) -> None:
         with self.session() as s, s.begin():
@@ -221,6 +294,7 @@ class Store:
                 "id": conv.id, "title": conv.title, "solved": conv.solved,
                 "when": (conv.solved_at or conv.started_at).isoformat(timespec="minutes"),
                 "intent": first.intent if first else None, "commands": commands,
+                "channel": conv.channel, "external_ref": conv.external_ref,
             }
 
     def recent_questions(self, user_id: int, limit: int = 10, since_days: int | None = None) -> list[dict[str, Any]]:
@@ -244,5 +318,6 @@ class Store:
         with self.session() as s:
             return {
                 model.__tablename__: s.scalar(select(func.count()).select_from(model)) or 0
-                for model in (User, Conversation, Message, Answer, SuggestedCommand, Feedback, SessionVector)
+                for model in (User, Conversation, Message, Answer, SuggestedCommand, Feedback, SessionVector,
+                              PostedMessage, ProcessedEvent)
             }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -75,6 +75,7 @@ class Answer(Base):
     model_versions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the structured answer
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    satisfaction: Mapped[float | None] = mapped_column(Float)  # mean of its feedback values, -1..1
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
     commands: Mapped[list["SuggestedCommand"]] = relationship(back_populates="answer", order_by="SuggestedCommand.rank")
@@ -105,7 +106,11 @@ class Feedback(Base):
     kind: Mapped[str] = mapped_column(String(30))  # good | bad | reaction | button | reply
     value: Mapped[float] = mapped_column(Float)  # satisfaction in [-1, 1]
     text: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    score: Mapped[float | None] = mapped_column(Float)  # VADER compound score of a reply
+    source: Mapped[str] = mapped_column(String(80), default="")  # reaction name, button id, channel
+    intent: Mapped[str] = mapped_column(String(60), default="", index=True)  # copied from the answer
+    model_version: Mapped[str] = mapped_column(String(100), default="", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
     answer: Mapped[Answer] = relationship(back_populates="feedback")
 
@@ -120,3 +125,29 @@ class SessionVector(Base):
     encoder: Mapped[str] = mapped_column(String(100))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PostedMessage(Base):
+    """Where an answer was posted (a Slack channel and message ts), so reactions and thread
+    replies on that message find their answer."""
+
+    __tablename__ = "posted_messages"
+    __table_args__ = (UniqueConstraint("platform", "channel", "ts", name="uq_posted_message"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20), default="slack")
+    channel: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ProcessedEvent(Base):
+    """Event ids already handled: Slack redelivers events (X-Slack-Retry-Num) and each is
+    answered once, even across processes."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

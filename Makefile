@@ -23,6 +23,7 @@ chat: models
 	@$(BIN)/netcopilot chat
 
 test: setup
+	@.ci/test-services
 	@$(BIN)/python -m pytest -q
 
 check: setup
@@ -32,6 +33,8 @@ bench: models
 	@$(BIN)/python benchmarks/bench_nlu.py
 	@$(BIN)/python benchmarks/bench_speed.py
 	@$(BIN)/python benchmarks/bench_slack.py
+	@$(BIN)/python benchmarks/bench_nab.py --no-profile
+	@$(BIN)/python benchmarks/bench_forecast.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache benchmarks/out

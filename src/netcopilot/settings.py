@@ -85,6 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reactions", str, None, "Emoji reaction -> satisfaction, e.g. '+1=1,x=-1' (default: a built-in list)."),
     Setting("reply_sentiment_min", _float_between(0.0, 1.0), 0.3,
             "A reply counts as feedback when the absolute VADER compound score reaches this."),
+    Setting("metrics", str, None,
+            "Metrics for anomaly and capacity questions that name none: a CSV file, a folder, or prometheus://host:port?query=..."),
     Setting("slack_api_url", str, "https://slack.com/api/", "Slack Web API base URL (tests point it at a stub)."),
     Setting("slack_bot_token", str, None, "Bot token (xoxb-...).", env_name="SLACK_BOT_TOKEN"),
     Setting("slack_app_token", str, None, "App-level token for Socket Mode (xapp-...).", env_name="SLACK_APP_TOKEN"),

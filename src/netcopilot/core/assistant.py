@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -189,6 +190,11 @@ class Assistant:
             history = self.store.recent_questions(user_id, limit=10)
             if not history:
                 reply = messages.history_empty()
+        analysis = None
+        if intent in ("anomaly", "capacity") and clarify is None and request.analyse:
+            from netcopilot.analytics.chat import analyse
+
+            analysis = analyse(intent, text, self.settings.metrics, Path(self.settings.home) / "plots")
 
         answer = Answer(
             query=request.text if len(request.text) <= MAX_CHARS else text,
@@ -208,6 +214,7 @@ class Assistant:
             history=history,
             explanation=self._explain(members, suggestions, matches),
             feedback=reply_feedback,
+            analysis=analysis,
             model_versions=self.versions,
             conversation_id=conv_id,
         )

@@ -14,6 +14,7 @@ class Request:
     conversation_id: int | None = None  # continue this conversation (follow-ups)
     thread: str | None = None  # or find the conversation by an external reference
     record: bool = True  # store the exchange (False for batch tools such as `suggest`)
+    analyse: bool = True  # run anomaly/capacity analytics over metrics the message names
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Answer:
     history: list[dict[str, Any]] = field(default_factory=list)
     explanation: dict[str, Any] = field(default_factory=dict)  # what `:why` shows
     feedback: dict[str, Any] | None = None  # this message was also feedback on the previous answer
+    analysis: dict[str, Any] | None = None  # anomaly / capacity findings over metrics, with a plot
     model_versions: dict[str, str] = field(default_factory=dict)
     answer_id: int | None = None
     conversation_id: int | None = None

@@ -96,7 +96,7 @@ def suggest(
     stream = (raw.decode("utf-8", errors="replace") for raw in sys.stdin.buffer)
     for raw in stream:
         line = raw.rstrip("\r\n")
-        answer = assistant.answer(Request(text=line, record=False))
+        answer = assistant.answer(Request(text=line, record=False, analyse=False))
         record = answer.suggest_record(k)
         if jsonl:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -217,6 +217,110 @@ def report_satisfaction(
     if png:
         path = plot_report(report, png, f"netcopilot satisfaction, last {since} ({len(rows)} signals)")
         console.print(f"plot written to {path}")
+
+
+def _print_json(payload: list[dict]) -> None:
+    """One object for one series, a list for several (the detect/forecast/capacity contract)."""
+    sys.stdout.write(json.dumps(payload[0] if len(payload) == 1 else payload) + "\n")
+
+
+def _columns(text: Optional[str]) -> Optional[list[str]]:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+TARGET_ARG = typer.Argument(..., help="A CSV file, a folder of CSV files, or a prometheus://host:port?query=... source.")
+TIMESTAMP_OPT = typer.Option(None, "--timestamp", help="Name of the timestamp column (default: detected).")
+COLUMNS_OPT = typer.Option(None, "--columns", help="Comma-separated metric columns (default: every numeric column).")
+
+
+@app.command(epilog=(
+    "Examples:\n\n  netcopilot detect uplink.csv\n\n  netcopilot detect exports/ --png anomalies.png\n\n"
+    "  netcopilot detect uplink.csv --columns rx_bps,tx_bps --json > scores.json\n\n"
+    "  netcopilot detect 'prometheus://127.0.0.1:9090?query=rate(node_network_receive_bytes_total[5m])&since=6h'"
+))
+def detect(
+    target: str = TARGET_ARG,
+    as_json: bool = typer.Option(False, "--json", help="Print every point's score and the alerts as JSON."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Draw the series with anomalies marked to this PNG file."),
+    timestamp: Optional[str] = TIMESTAMP_OPT,
+    columns: Optional[str] = COLUMNS_OPT,
+    threshold: Optional[float] = typer.Option(None, "--threshold", min=0.5, max=0.999999,
+                                              help="Alert when the score reaches this (default 0.997; higher is quieter)."),
+) -> None:
+    """Find anomalies in time series (causal: each point is judged only on what came before it)."""
+    from netcopilot.analytics import service
+    from netcopilot.frontends.analytics_view import render_detections
+
+    if service.is_large(target):
+        detections = service.stream_file(Path(target), sys.stdout if as_json else None, timestamp, _columns(columns), threshold)
+    else:
+        detections = service.detect_target(target, timestamp, _columns(columns), threshold)
+        if as_json:
+            _print_json([d.to_dict() for d in detections])
+    if not as_json:
+        render_detections(detections, Console(highlight=False))
+    if png:
+        path = service.plot_detections(png, detections)
+        err.print(f"plot written to {path}")
+
+
+@app.command(epilog=(
+    "Examples:\n\n  netcopilot forecast uplink.csv --horizon 7d\n\n"
+    "  netcopilot forecast uplink.csv --horizon 2d --threshold 900e6 --png forecast.png\n\n"
+    "  netcopilot forecast disk.csv --threshold 90 --json"
+))
+def forecast(
+    target: str = TARGET_ARG,
+    horizon: str = typer.Option("7d", "--horizon", help="How far ahead: e.g. 90m, 12h, 7d, 2w."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Predict when the series crosses this value."),
+    as_json: bool = typer.Option(False, "--json", help="Print the forecast as JSON."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Draw the history, the forecast band and the breach to this PNG."),
+    timestamp: Optional[str] = TIMESTAMP_OPT,
+    columns: Optional[str] = COLUMNS_OPT,
+) -> None:
+    """Forecast each series with prediction intervals; with --threshold, when a breach is expected and how sure."""
+    from netcopilot.analytics import forecast as fc
+    from netcopilot.analytics import service
+
+    parsed = fc.parse_horizon(horizon)
+    results = [service.forecast_series(s, parsed, threshold) for s in service.load_sources(target, timestamp, _columns(columns))]
+    _emit_analysis(results, as_json, png)
+
+
+@app.command(epilog=(
+    "Examples:\n\n  netcopilot capacity uplink.csv --limit 1Gbps\n\n"
+    "  netcopilot capacity cpu.csv --limit 80% --png capacity.png\n\n"
+    "  netcopilot capacity wan.csv --columns rx_bps --limit 500Mbps --json"
+))
+def capacity(
+    target: str = TARGET_ARG,
+    limit: str = typer.Option(..., "--limit", help="The capacity: 1Gbps, 500Mbps, 10G, 80% (of 100 for percentages) or a number."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Draw the history, the peak trend and the exhaustion time to this PNG."),
+    timestamp: Optional[str] = TIMESTAMP_OPT,
+    columns: Optional[str] = COLUMNS_OPT,
+) -> None:
+    """Time to exhaustion (with an interval) and the growth trend of the daily peaks."""
+    from netcopilot.analytics import service
+
+    results = [service.capacity_series(s, limit) for s in service.load_sources(target, timestamp, _columns(columns))]
+    _emit_analysis(results, as_json, png)
+
+
+def _emit_analysis(results: list, as_json: bool, png: Optional[Path]) -> None:
+    from netcopilot.analytics import service
+
+    if as_json:
+        _print_json([r.to_dict() for r in results])
+    else:
+        console = Console(highlight=False)
+        for r in results:
+            console.print(f"[bold]{r.series.name}[/]")
+            for note in r.series.notes:
+                console.print(f"  [yellow]note:[/] {note}")
+            console.print(f"  {r.message}", markup=False)
+    if png:
+        err.print(f"plot written to {service.plot_results(png, results)}")
 
 
 @app.command()

@@ -79,6 +79,11 @@ def answer_blocks(answer: Answer, max_commands: int = 5, compact: bool = True) -
         blocks.append(_section(f":thinking_face: {escape(answer.clarify)}"))
     if answer.reply:
         blocks.append(_section(escape(answer.reply)))
+    if answer.analysis:
+        a = answer.analysis
+        title = "*Anomalies*" if a["kind"] == "anomaly" else "*Capacity*"
+        body = "\n".join(escape(line) for line in ([a["error"]] if a.get("error") else []) + a.get("summary", []))
+        blocks.append(_section(f"{title} in `{escape(a['source'])}`\n{body}" if a.get("source") else f"{title}\n{body}"))
     if answer.history:
         lines = [f"• {escape(fit(h['text'], 150))} — _{h['intent']}_{' :white_check_mark:' if h['solved'] else ''}" for h in answer.history]
         blocks.append(_section("*Your recent questions*\n" + "\n".join(lines)))

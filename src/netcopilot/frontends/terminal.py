@@ -55,6 +55,8 @@ def render_answer(answer: Answer, console: Console, show_all_commands: bool = Fa
         parts.append(Text(answer.clarify, style="bold"))
     if answer.reply:
         parts.append(Text(answer.reply))
+    if answer.analysis:
+        parts.extend(_analysis_lines(answer.analysis))
     if answer.history:
         table = Table(title="Your recent questions", show_edge=False, header_style="bold")
         for col in ("when", "question", "intent", "solved"):
@@ -122,3 +124,14 @@ def render_why(answer: Answer, console: Console) -> None:
     console.print(table)
     for passage in ex.get("matched_passages", []):
         console.print(f"runbook passage matched: {passage}", style="dim")
+
+
+def _analysis_lines(analysis: dict[str, Any]) -> list[Text]:
+    title = "Anomalies" if analysis["kind"] == "anomaly" else "Capacity"
+    lines = [Text(f"{title} in {analysis['source']}" if analysis.get("source") else title, style="bold")]
+    if analysis.get("error"):
+        lines.append(Text(analysis["error"], style="yellow"))
+    lines += [Text(f" {line}") for line in analysis.get("summary", [])]
+    if analysis.get("png"):
+        lines.append(Text(f" plot: {analysis['png']}", style="cyan"))
+    return lines

@@ -1,0 +1,1 @@
+"""Metrics analytics: anomaly detection, forecasting, capacity planning, live Prometheus source."""

@@ -4,26 +4,19 @@ chat's anomaly and capacity questions answered from the same code."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.clirun import cli_env, run
+
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def run(args: list[str], env: dict[str, str], timeout: int = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "netcopilot", *args], capture_output=True, env=env, timeout=timeout, cwd=REPO)
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("NETCOPILOT_")}
-    return {**base, "NETCOPILOT_HOME": str(tmp_path / "home"), "COLUMNS": "120"}
+    return cli_env(tmp_path / "home")
 
 
 def write_csv(path: Path, n: int = 3000, spike: int | None = 2500, growth: float = 0.0, columns: int = 1) -> Path:

@@ -191,10 +191,8 @@ class Assistant:
             if not history:
                 reply = messages.history_empty()
         analysis = None
-        if intent in ("anomaly", "capacity") and clarify is None and request.analyse:
-            from netcopilot.analytics.chat import analyse
-
-            analysis = analyse(intent, text, self.settings.metrics, Path(self.settings.home) / "plots")
+        if clarify is None and request.analyse:
+            analysis = self._analyse(intent, text)
 
         answer = Answer(
             query=request.text if len(request.text) <= MAX_CHARS else text,
@@ -231,6 +229,23 @@ class Assistant:
                                                           answer.latency_ms, context=context)
             answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
+
+    def _analyse(self, intent: str, text: str) -> dict[str, Any] | None:
+        """Questions about data the team has: metrics, captures and records, the topology."""
+        plots = Path(self.settings.home) / "plots"
+        if intent in ("anomaly", "capacity"):
+            from netcopilot.analytics.chat import analyse
+
+            return analyse(intent, text, self.settings.metrics, plots)
+        if intent == "topology":
+            from netcopilot.topology.chat import analyse as topology
+
+            return topology(text, self.store, plots)
+        if intent == "security":
+            from netcopilot.threats.chat import analyse as threats
+
+            return threats(text, Path(self.settings.home), Path(self.settings.models_dir))
+        return None
 
     # --- feedback and solved sessions --------------------------------------------------------
 

@@ -108,14 +108,23 @@ def suggest(
         out.flush()
 
 
-@app.command(epilog="Examples:\n\n  netcopilot train\n\n  netcopilot train --if-missing     (what `make chat` runs)")
+@app.command(epilog=("Examples:\n\n  netcopilot train\n\n  netcopilot train --if-missing     (what `make chat` runs)\n\n"
+                     "  netcopilot train threats --data KDDTrain+.txt.gz"))
 def train(
+    what: str = typer.Argument("assistant", help="What to train: assistant (intents and command ranking) or threats."),
+    data: Optional[Path] = typer.Option(None, "--data", help="threats: labelled NSL-KDD records (.txt, .csv or .txt.gz)."),
     if_missing: bool = typer.Option(False, "--if-missing", help="Do nothing when models already exist."),
     rebuild_encoder: bool = typer.Option(False, "--rebuild-encoder", help="Export the MiniLM encoder to ONNX again."),
     spacy_epochs: int = typer.Option(12, "--spacy-epochs", min=1, max=200, help="Training epochs of the spaCy textcat."),
 ) -> None:
     """Train the intent classifiers and command ranker from the files in intents/ and
-    knowledge_base/, evaluate them on the held-out split, and write a new model version."""
+    knowledge_base/, evaluate them on the held-out split, and write a new model version.
+    `train threats --data FILE` trains the threat model on labelled records instead."""
+    if what == "threats":
+        _train_threats(data)
+        return
+    if what != "assistant":
+        raise typer.BadParameter(f"{what!r}: choose assistant or threats", param_hint="WHAT")
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from netcopilot import artifacts
@@ -180,6 +189,10 @@ def slack(
     slack_app.run(settings, _assistant, http, host, port, on_ready=lambda msg: err.print(f"netcopilot slack: {msg}"))
 
 
+from netcopilot.frontends.topology_cli import topology_app  # noqa: E402 - sub-app, cheap to import
+
+app.add_typer(topology_app, name="topology")
+
 report_app = typer.Typer(help="Reports over what the team asked and how satisfied they were.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
@@ -217,6 +230,83 @@ def report_satisfaction(
     if png:
         path = plot_report(report, png, f"netcopilot satisfaction, last {since} ({len(rows)} signals)")
         console.print(f"plot written to {path}")
+
+
+def _train_threats(data: Optional[Path]) -> None:
+    from netcopilot.errors import InputError
+    from netcopilot.threats.model import train_threat_model
+
+    if data is None:
+        raise InputError("train threats needs --data FILE (labelled NSL-KDD records, .txt or .txt.gz)")
+    settings = _settings()
+    out = Path(settings.models_dir) / "threats"
+    with err.status("training the threat model") as status:
+        metrics = train_threat_model(data, out, progress=lambda message: status.update(message))
+    held = metrics.get("held_out", {})
+    err.print(f"threat model written to {out} (model card: {out / 'MODEL_CARD.md'})")
+    if held:
+        err.print(f"held-out: binary accuracy {held.get('binary_accuracy', 0):.4f}, detection rate "
+                  f"{held.get('detection_rate', 0):.4f}, false-alarm rate {held.get('false_alarm_rate', 0):.4f}")
+
+
+@app.command(epilog=(
+    "Examples:\n\n  netcopilot threats capture.pcapng\n\n  netcopilot threats conn.log --json\n\n"
+    "  netcopilot threats KDDTest+.txt --jsonl > scores.jsonl"
+))
+def threats(
+    path: Path = typer.Argument(..., help="A packet capture (pcap/pcapng), a Zeek conn.log, or NSL-KDD records (.txt/.csv/.gz)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole report as JSON."),
+    jsonl: bool = typer.Option(False, "--jsonl", help="One line per record, in input order: index, attack, category, score."),
+) -> None:
+    """Find threats: the threat model scores every record or connection; on captures and logs the
+    rules (scans, sweeps, floods, brute force, ARP spoofing, DNS) and your intel lists add findings."""
+    from netcopilot.threats import intel, service
+    from netcopilot.threats.chat import summary_lines
+
+    settings = _settings()
+    report = service.analyse_file(path, service.load_model(Path(settings.models_dir)), intel.load_saved(Path(settings.home)),
+                                  records_out=sys.stdout if jsonl else None)
+    if jsonl:
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), default=str) + "\n")
+        return
+    from netcopilot.frontends.threats_view import render_report
+
+    render_report(report, Console(highlight=False), summary_lines)
+
+
+intel_app = typer.Typer(help="Threat-intelligence lists: traffic to or from a listed indicator is a finding.",
+                        no_args_is_help=True)
+app.add_typer(intel_app, name="intel")
+
+
+@intel_app.command("load", epilog="Examples:\n\n  netcopilot intel load firehol_level1.netset\n\n  netcopilot intel load urlhaus.csv --name urlhaus")
+def intel_load(
+    path: Path = typer.Argument(..., help="Plain-text IP/CIDR/domain list (FireHOL, one per line) or a CSV export (abuse.ch)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the list (default: the file name)."),
+) -> None:
+    """Load an indicator list; `threats` and the chat use every loaded list."""
+    from netcopilot.threats import intel
+
+    settings = _settings()
+    indicators = intel.load_indicators(path)
+    saved = intel.save_indicators(indicators, Path(settings.home), name or path.stem)
+    skipped = f"; {indicators.skipped} line(s) skipped" if getattr(indicators, "skipped", 0) else ""
+    err.print(f"{len(indicators):,} indicators from {path} saved to {saved}{skipped}")
+
+
+@intel_app.command("list")
+def intel_list() -> None:
+    """Show the loaded indicator lists."""
+    settings = _settings()
+    folder = Path(settings.home) / "intel"
+    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
+    if not files:
+        typer.echo("No intel lists loaded; use `netcopilot intel load FILE`.")
+    for f in files:
+        count = sum(1 for line in f.open() if line.strip() and not line.startswith("#"))
+        typer.echo(f"{f.stem}: {count:,} indicators ({f})")
 
 
 def _print_json(payload: list[dict]) -> None:

@@ -81,7 +81,7 @@ def answer_blocks(answer: Answer, max_commands: int = 5, compact: bool = True) -
         blocks.append(_section(escape(answer.reply)))
     if answer.analysis:
         a = answer.analysis
-        title = "*Anomalies*" if a["kind"] == "anomaly" else "*Capacity*"
+        title = "*" + {"anomaly": "Anomalies", "capacity": "Capacity", "topology": "Topology", "security": "Threats"}.get(a["kind"], "Analysis") + "*"
         body = "\n".join(escape(line) for line in ([a["error"]] if a.get("error") else []) + a.get("summary", []))
         blocks.append(_section(f"{title} in `{escape(a['source'])}`\n{body}" if a.get("source") else f"{title}\n{body}"))
     if answer.history:

@@ -127,7 +127,7 @@ def render_why(answer: Answer, console: Console) -> None:
 
 
 def _analysis_lines(analysis: dict[str, Any]) -> list[Text]:
-    title = "Anomalies" if analysis["kind"] == "anomaly" else "Capacity"
+    title = {"anomaly": "Anomalies", "capacity": "Capacity", "topology": "Topology", "security": "Threats"}.get(analysis["kind"], "Analysis")
     lines = [Text(f"{title} in {analysis['source']}" if analysis.get("source") else title, style="bold")]
     if analysis.get("error"):
         lines.append(Text(analysis["error"], style="yellow"))

@@ -151,3 +151,48 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TopologyNode(Base):
+    """A device or network learned from command outputs (netcopilot.topology); `node_id` is an IP
+    address, a host name, a prefix such as 10.0.0.0/24, or `local` (the user's machine)."""
+
+    __tablename__ = "topology_nodes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(30), default="unknown")  # router | switch | host | gateway | dns | ...
+    attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # names, addresses, mac, platform, ...
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class TopologyEdge(Base):
+    """A link between two topology nodes, one row per kind of evidence (hop, l2, route, lldp, cdp,
+    flow); undirected, so `a` < `b`."""
+
+    __tablename__ = "topology_edges"
+    __table_args__ = (UniqueConstraint("a", "b", "kind", name="uq_topology_edge"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    a: Mapped[str] = mapped_column(ForeignKey("topology_nodes.node_id", ondelete="CASCADE"), index=True)
+    b: Mapped[str] = mapped_column(ForeignKey("topology_nodes.node_id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # ports, rtt_ms, state, counts, ...
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    sources: Mapped[int] = mapped_column(Integer, default=1)  # how many ingested outputs showed it
+
+
+class TopologyObservation(Base):
+    """One ingested output: which file, what format, when it was observed, what it held."""
+
+    __tablename__ = "topology_observations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(500))
+    format: Mapped[str] = mapped_column(String(40))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    nodes: Mapped[int] = mapped_column(Integer, default=0)
+    edges: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[list[str]] = mapped_column(JSON, default=list)

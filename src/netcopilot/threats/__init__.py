@@ -1,0 +1,1 @@
+"""Threat detection in network data: supervised (NSL-KDD), rules, threat intelligence."""

@@ -1,0 +1,1 @@
+"""Network topology learned from the outputs people already have."""

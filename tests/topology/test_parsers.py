@@ -296,3 +296,19 @@ def test_mangled_samples_never_raise_anything_but_a_one_line_data_error() -> Non
                 parse_text("\n".join(lines), path.name)
             except DataFormatError as exc:
                 assert "\n" not in str(exc)
+
+
+def test_captures_and_conn_logs_give_conversations(tmp_path) -> None:
+    from pathlib import Path
+
+    from netcopilot.topology.parsers import parse_file
+
+    capture = Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps" / "captures" / "dns_query_response.pcapng"
+    obs = parse_file(capture)
+    assert obs.format == "flows" and {"192.168.0.114", "205.152.37.23"} <= set(obs.nodes)
+    assert all(kind == "flow" for (_, _, kind) in obs.edges)
+    log = tmp_path / "conn.log"
+    log.write_text("#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\t"
+                   "duration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\tresp_pkts\n"
+                   "1700000000.0\tC1\t10.0.0.5\t51000\t10.0.0.53\t53\tudp\tdns\t0.01\t40\t90\tSF\t1\t1\n")
+    assert {"10.0.0.5", "10.0.0.53"} <= set(parse_file(log).nodes)

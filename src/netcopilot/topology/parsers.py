@@ -219,10 +219,37 @@ def parse_file(path: str | Path, local: str | None = None) -> Observations:
         raise DataFormatError(path, "is a directory, expected a file") from None
     except OSError as exc:
         raise DataFormatError(path, f"cannot read: {exc.strerror or exc}") from None
+    if raw[:4] in _CAPTURE_MAGIC or raw.startswith(b"#separator") or raw[:2000].find(b'"id.orig_h"') >= 0:
+        return _from_capture_or_log(path, raw[:4] in _CAPTURE_MAGIC)
     if b"\x00" in raw[:65536]:
         raise DataFormatError(path, "binary data, not command output text; " + UNRECOGNISED)
     text = raw.decode("utf-8", errors="replace")
     return parse_text(text, str(path), local=local)
+
+
+_CAPTURE_MAGIC = {b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a"}
+
+
+def _from_capture_or_log(path: Path, capture: bool) -> Observations:
+    """The conversations in a packet capture or a Zeek conn.log, as flow edges."""
+    import pandas as pd
+
+    notes: list[str] = []
+    if capture:
+        from netcopilot.threats.pcap import iter_connections
+
+        frames = list(iter_connections(path, notes=notes))
+    else:
+        from netcopilot.threats.zeek import iter_conn_log
+
+        frames = list(iter_conn_log(path))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["src", "dst"])
+    if frame.empty:
+        raise DataFormatError(path, "no connections in this capture or log")
+    frame = frame.assign(bytes=frame.get("src_bytes", 0) + frame.get("dst_bytes", 0))
+    obs = from_connections(frame, source=str(path))
+    obs.notes.extend(notes)
+    return obs
 
 
 def parse_text(text: str, source: str = "<text>", local: str | None = None) -> Observations:

@@ -309,6 +309,25 @@ def intel_list() -> None:
         typer.echo(f"{f.stem}: {count:,} indicators ({f})")
 
 
+@app.command("next", epilog="Example:  printf 'cd /srv\\nls\\ngit pull\\n' | netcopilot next --jsonl --k 3")
+def next_command(
+    jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per input line: the command and the predictions."),
+    k: int = typer.Option(3, "--k", min=1, max=50, help="Predictions per line, best first."),
+) -> None:
+    """Read one user's commands on stdin, in the order they were run; after each, predict the next
+    (learning online: the prediction after line i uses only lines 1..i)."""
+    from netcopilot.history.nextcmd import online_predictions
+
+    lines = (raw.decode("utf-8", "replace").rstrip("\r\n") for raw in sys.stdin.buffer)
+    out = sys.stdout
+    for command, predicted in online_predictions(lines, k):
+        if jsonl:
+            out.write(json.dumps({"command": command, "next": predicted}) + "\n")
+        else:
+            out.write(f"{command}\n    next: {'  |  '.join(predicted)}\n")
+    out.flush()
+
+
 def _print_json(payload: list[dict]) -> None:
     """One object for one series, a list for several (the detect/forecast/capacity contract)."""
     sys.stdout.write(json.dumps(payload[0] if len(payload) == 1 else payload) + "\n")

@@ -1,0 +1,1 @@
+"""Learning from what people run: command histories and the next-command model."""

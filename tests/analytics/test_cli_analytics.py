@@ -122,3 +122,12 @@ def test_the_chat_answers_anomaly_and_capacity_questions_with_a_plot(assistant, 
     assert answer.intent == "capacity" and answer.analysis and not answer.analysis["error"], answer.analysis
     nothing = assistant.answer(Request(text="any anomalies on the uplink this week?"))
     assert nothing.analysis and "Tell me where the metrics are" in nothing.analysis["error"]
+
+
+def test_forecast_json_without_threshold_carries_the_band(env, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "lan.csv", n=288 * 4, spike=None)
+    out = run(["forecast", str(path), "--horizon", "2h", "--json"], env)
+    assert out.returncode == 0, out.stderr.decode()
+    band = json.loads(out.stdout)["forecast"]
+    assert len(band["timestamps"]) == len(band["mean"]) == 24 and band["timestamps"][0] == "2026-10-05T00:00:00"
+    assert all(lo <= m <= hi for lo, m, hi in zip(band["lower"], band["mean"], band["upper"]))

@@ -79,8 +79,10 @@ def test_columns_are_scored_together_and_the_broken_one_is_blamed() -> None:
     rx = base + rng.normal(0, 1, n)
     tx = 0.5 * base + rng.normal(0, 0.5, n)
     tx[2000:2030] = 0.5 * base[2000:2030] + 6  # tx drifts off rx while staying in its usual range
-    scores, alerts = AnomalyDetector().fit().score_matrix(np.column_stack([rx, tx]), times(n))
+    result = AnomalyDetector().fit().score_matrix(np.column_stack([rx, tx]), times(n))
+    alerts = result["anomaly"]
     assert alerts[2000:2035, 1].any() and not alerts[1990:2040, 0].any()
+    assert result["joint"][2000:2005, 1].max() > result["joint"][2000:2005, 0].max()  # tx carries the blame
 
 
 def test_sorted_window() -> None:

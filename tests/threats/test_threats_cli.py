@@ -54,7 +54,7 @@ def test_capture_findings_and_quiet_captures(env) -> None:
     assert report["kind"] == "capture" and report["findings"][0]["kind"] == "port_scan"
     assert report["findings"][0]["next_steps"] and "172.16.0.8" in report["findings"][0]["hosts"]
     human = run(["threats", str(CAPTURES / "arppoison.pcapng")], env).stdout.decode()
-    assert "ARP" in human or "arp" in human
+    assert "ARP spoofing" in human and "claims 172.16.0.1" in human  # not just the file name
     quiet = run(["threats", str(CAPTURES / "dns_query_response.pcapng"), "--json"], env)
     assert [f for f in json.loads(quiet.stdout)["findings"] if not f["kind"].startswith("model_")] == []
 

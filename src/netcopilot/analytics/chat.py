@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from netcopilot.errors import NetcopilotError
 
 log = logging.getLogger("netcopilot.analytics")
@@ -45,7 +47,7 @@ def analyse(intent: str, text: str, default_source: str | None, plots_dir: Path)
         if intent == "capacity":
             limit = LIMIT.search(text)
             if limit is None:
-                results = [service.forecast_series(s, _week(), None) for s in series]
+                results = [service.forecast_series(s, np.timedelta64(7, "D"), None) for s in series]
                 summary = ["No limit given (say e.g. '1Gbps' or '80%'); here is the 7-day forecast instead."]
             else:
                 results = [service.capacity_series(s, limit.group(1).replace(" ", "")) for s in series]
@@ -70,8 +72,3 @@ def analyse(intent: str, text: str, default_source: str | None, plots_dir: Path)
                 "error": f"the analysis failed ({type(exc).__name__}: {exc})"}
     return {"kind": intent, "source": source, "summary": summary, "png": str(png), "error": None}
 
-
-def _week():  # noqa: ANN202
-    import numpy as np
-
-    return np.timedelta64(7, "D")

@@ -32,7 +32,7 @@ import math
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -93,7 +93,6 @@ class _State:
     residuals: SortedWindow
     zs: dict[str, SortedWindow]  # each member's past z-scores (its calibration)
     phases: dict[int, deque]
-    last_t: int | None
     n: int
     recent_scores: deque
     spread_floor: float
@@ -109,7 +108,7 @@ class AnomalyDetector(EstimatorContract):
 
     def __init__(self, *, window: int = 300, short: int = 5, history: int = 3000, seasons: int = 5,
                  calibration: int = 2000, min_points: int = 60, min_calibration: int = 200, threshold: float = 0.997,
-                 drift: int = 60, refractory: int = 300, damping: float = 0.5, min_z: float = 3.5, min_seasons: int = 2, use: tuple[str, ...] = MEMBERS, season: int | None = None):
+                 drift: int = 60, refractory: int = 300, damping: float = 0.5, min_z: float = 3.5, min_seasons: int = 2, season: int | None = None):
         self.window = window
         self.short = short
         self.history = history
@@ -123,7 +122,6 @@ class AnomalyDetector(EstimatorContract):
         self.damping = damping
         self.min_z = min_z
         self.min_seasons = min_seasons
-        self.use = use
         self.season = season
 
     def fit(self, X: Any = None, y: Any = None) -> "AnomalyDetector":
@@ -140,7 +138,7 @@ class AnomalyDetector(EstimatorContract):
         return _State(
             recent=SortedWindow(self.window), shortq=deque(maxlen=self.short), longq=deque(maxlen=self.drift), long_sum=0.0, history=SortedWindow(self.history),
             residuals=SortedWindow(self.window), zs=defaultdict(lambda: SortedWindow(self.calibration)),
-            phases={}, last_t=None, n=0, recent_scores=deque(maxlen=self.refractory), spread_floor=0.0,
+            phases={}, n=0, recent_scores=deque(maxlen=self.refractory), spread_floor=0.0,
         )
 
     def _period(self, step: float) -> int | None:
@@ -168,18 +166,21 @@ class AnomalyDetector(EstimatorContract):
             self.fit()
         return MultiStream(self, self._period(step_seconds), columns)
 
-    def score_matrix(self, X: Any, timestamps: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and alerts, shape (n, columns), for the columns of X scored together."""
+    def score_matrix(self, X: Any, timestamps: Any = None) -> dict[str, np.ndarray]:
+        """The columns of X scored together: "score" and "anomaly" of shape (n, columns), and
+        each member's z-scores (the same shape; `joint` included) for explanations."""
         X = np.asarray(X, dtype=float)
         if X.ndim == 1:
             X = X[:, None]
         stream = self.multi_stream(_step_seconds(timestamps, len(X)), X.shape[1])
-        scores = np.zeros(X.shape)
-        alerts = np.zeros(X.shape, dtype=bool)
+        out = {name: np.zeros(X.shape) for name in ("score", *MEMBERS, "joint")}
+        out["anomaly"] = np.zeros(X.shape, dtype=bool)
         for i, row in enumerate(X.tolist()):
             for j, (score, alert) in enumerate(stream.update(row)):
-                scores[i, j], alerts[i, j] = score, alert
-        return scores, alerts
+                out["score"][i, j], out["anomaly"][i, j] = score, alert
+                for m, z in stream.streams[j].last_z.items():
+                    out[m][i, j] = z
+        return out
 
     def score_samples(self, values: Iterable[float], timestamps: Any = None) -> np.ndarray:
         return self._run(values, timestamps)[0]
@@ -263,8 +264,6 @@ class Stream:
             zs["point"] = zs["seasonal"]
             zs["level"] = min(zs["level"], zs["seasonal"])
         p_min = 1.0
-        if len(d.use) < len(MEMBERS):
-            zs = {m: z for m, z in zs.items() if m in d.use}
         if extra:
             zs.update(extra)
         for m, z in zs.items():
@@ -396,8 +395,3 @@ def alerts_from(timestamps: np.ndarray, scores: np.ndarray, flags: np.ndarray, n
         out.append({"start": str(timestamps[start]), "end": str(timestamps[end]), "peak_score": round(float(scores[peak]), 4),
                     "peak_index": peak, "message": ""})
     return out
-
-
-def iter_chunks(values: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]

@@ -87,19 +87,17 @@ def _fmt(x: float) -> str:
 
 
 def detect_series(series: Series, detector: AnomalyDetector | None = None,
-                  joint: tuple[np.ndarray, np.ndarray] | None = None) -> Detection:
-    """Detect on one series; `joint` gives its scores and alerts from scoring it together with
-    the other columns of its file (AnomalyDetector.score_matrix)."""
+                  detail: dict[str, np.ndarray] | None = None) -> Detection:
+    """Detect on one series; `detail` is its column of `AnomalyDetector.score_matrix` when it was
+    scored together with the other columns of its file."""
     detector = detector or AnomalyDetector().fit()
-    detail = detector.detail(series.values, series.timestamps)
-    own = detail["anomaly"]
-    if joint is not None:
-        detail["score"], detail["anomaly"] = joint
+    if detail is None:
+        detail = detector.detail(series.values, series.timestamps)
     alerts = alerts_from(series.timestamps, detail["score"], detail["anomaly"], series.name)
     for alert in alerts:
         i = alert["peak_index"]
         alert["message"], alert["what"] = describe(series, i, detail)
-        if joint is not None and not own[max(0, i - 2):i + 3].any():
+        if detail.get("joint") is not None and detail["joint"][i] > max(detail[m][i] for m in MEMBERS):
             alert["message"] += ", and out of line with the other columns"
             alert["what"] += ", and out of line with the other columns"
     return Detection(series, detail["score"], detail["anomaly"], alerts, list(series.notes))
@@ -115,8 +113,9 @@ def detect_all(series: list[Series], detector: AnomalyDetector) -> list[Detectio
         if len(group) == 1:
             out.append(detect_series(group[0], detector))
             continue
-        scores, alerts = detector.score_matrix(np.column_stack([g.values for g in group]), group[0].timestamps)
-        out.extend(detect_series(g, detector, (scores[:, j], alerts[:, j])) for j, g in enumerate(group))
+        matrix = detector.score_matrix(np.column_stack([g.values for g in group]), group[0].timestamps)
+        out.extend(detect_series(g, detector, {name: values[:, j] for name, values in matrix.items()})
+                   for j, g in enumerate(group))
     return out
 
 
@@ -144,13 +143,17 @@ class Outlook:
     series: Series
     kind: str  # "forecast" or "capacity"
     message: str
-    result: Any
+    fields: dict[str, Any]  # what --json adds: the breach forecast, the capacity plan, or the band
     plot: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         return {"series": self.series.name, "source": self.series.source, "kind": self.kind, "message": self.message,
-                **_jsonable({k: v for k, v in vars(self.result).items() if k not in ("forecast", "peaks", "peak_times")}),
-                "notes": self.series.notes}
+                **_jsonable(self.fields), "notes": self.series.notes}
+
+
+def _result_fields(result: Any) -> dict[str, Any]:
+    """A BreachForecast's or CapacityPlan's fields, without the arrays kept for plots."""
+    return {k: v for k, v in vars(result).items() if k not in ("forecast", "peaks", "peak_times")}
 
 
 def _jsonable(value: Any) -> Any:
@@ -163,6 +166,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.timedelta64):
         return int(value.astype("timedelta64[s]").astype(np.int64))
     if isinstance(value, np.ndarray):
+        if np.issubdtype(value.dtype, np.datetime64):
+            return value.astype("datetime64[s]").astype(str).tolist()
         return _jsonable(value.tolist())
     if isinstance(value, (np.floating, float)):
         return None if value != value else (str(value) if value in (float("inf"), float("-inf")) else float(value))
@@ -177,7 +182,7 @@ def forecast_series(series: Series, horizon: np.timedelta64, threshold: float | 
     if threshold is not None:
         result = fc.breach(series, threshold, horizon)
         band = result.forecast
-        return Outlook(series, "forecast", result.message, result,
+        return Outlook(series, "forecast", result.message, _result_fields(result),
                        {"forecast": band or None, "threshold": threshold, "breach_at": result.expected_at,
                         "title": f"{series.name}: forecast against {threshold:g}"})
     model = fc.Forecaster().fit(series)
@@ -187,12 +192,7 @@ def forecast_series(series: Series, horizon: np.timedelta64, threshold: float | 
     lo, hi = float(band["lower"][-1]), float(band["upper"][-1])
     message = (f"in {horizon.astype('timedelta64[h]').astype(int)} h: {_fmt(last)} expected "
                f"(95% interval {_fmt(lo)} .. {_fmt(hi)}); last value {_fmt(float(series.values[np.isfinite(series.values)][-1]))}")
-    return Outlook(series, "forecast", message, _Band(band), {"forecast": band, "title": f"{series.name}: forecast"})
-
-
-@dataclass
-class _Band:
-    forecast: dict[str, np.ndarray]
+    return Outlook(series, "forecast", message, {"forecast": band}, {"forecast": band, "title": f"{series.name}: forecast"})
 
 
 def capacity_series(series: Series, limit: str | float) -> Outlook:
@@ -207,7 +207,7 @@ def capacity_series(series: Series, limit: str | float) -> Outlook:
     times = plan.last_time + (days * 86400).astype("timedelta64[s]")
     band = {"timestamps": times, "mean": plan.current_peak + plan.slope_per_day * days,
             "lower": plan.current_peak + plan.slope_low * days, "upper": plan.current_peak + plan.slope_high * days}
-    return Outlook(series, "capacity", plan.message, plan,
+    return Outlook(series, "capacity", plan.message, _result_fields(plan),
                    {"forecast": band, "threshold": plan.limit, "breach_at": plan.exhaustion_at,
                     "title": f"{series.name}: daily peak trend against {_fmt(plan.limit)}"})
 

@@ -615,7 +615,10 @@ class ThreatModel(EstimatorContract):
     def predict(self, X: Any, novelty: bool = True) -> np.ndarray:
         """A category per record: "normal" when the attack score is below `threshold`, otherwise
         the most probable attack category."""
-        proba = self.predict_proba(X, novelty)
+        return self.categories(self.predict_proba(X, novelty))
+
+    def categories(self, proba: np.ndarray) -> np.ndarray:
+        """What `predict` answers, from probabilities already computed (score once, use twice)."""
         attack = (1.0 - proba[:, 0]) >= self.threshold
         best_attack = 1 + proba[:, 1:].argmax(axis=1)
         return np.array(CATEGORIES, dtype=object)[np.where(attack, best_attack, 0)]

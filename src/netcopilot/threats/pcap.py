@@ -319,6 +319,11 @@ def _open(path: Path) -> BinaryIO:
         raise DataFormatError(path, f"cannot read ({exc.strerror or exc})") from None
 
 
+def is_capture(head: bytes) -> bool:
+    """Whether a file starting with `head` is a pcap or pcapng capture (magic bytes)."""
+    return head[:4] in _PCAP_MAGICS or head[:4] == _PCAPNG_MAGIC
+
+
 def _sniff(path: Path) -> str:
     """"pcap" or "pcapng" from the magic bytes; DataFormatError for anything else."""
     with _open(path) as fh:

@@ -23,7 +23,6 @@ import numpy as np
 
 from netcopilot.errors import DataFormatError
 
-PCAP_MAGIC = {b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a"}
 SEVERITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 CATEGORY_SEVERITY = {"u2r": "critical", "r2l": "high", "dos": "high", "probe": "medium"}
 TOP_RECORDS = 5
@@ -47,13 +46,16 @@ class ThreatReport:
 
 
 def sniff_kind(path: Path) -> str:
+    from netcopilot.threats.pcap import is_capture
+    from netcopilot.threats.zeek import looks_like_conn_log
+
     if not path.is_file():
         raise DataFormatError(path, "no such file")
     with path.open("rb") as f:
         head = f.read(4096)
     if not head:
         raise DataFormatError(path, "the file is empty")
-    if head[:4] in PCAP_MAGIC:
+    if is_capture(head):
         return "capture"
     if head[:2] == b"\x1f\x8b":  # gzip: records or a compressed conn.log
         import gzip
@@ -63,10 +65,7 @@ def sniff_kind(path: Path) -> str:
                 head = f.read(4096)
         except (OSError, EOFError):
             raise DataFormatError(path, "a gzip file that cannot be read (truncated or corrupt)") from None
-    text = head.decode("utf-8", "replace")
-    if text.startswith("#separator") or '"id.orig_h"' in text.split("\n", 1)[0]:
-        return "conn.log"
-    return "records"
+    return "conn.log" if looks_like_conn_log(head) else "records"
 
 
 def load_model(models_dir: Path | None) -> Any:
@@ -136,12 +135,9 @@ def _frame(rows: list[dict[str, Any]]) -> Any:
 
 def _score_chunk(model: Any, kdd: Any, original: Any, report: ThreatReport, candidates: list, attackers: dict,
                  out: IO[str] | None) -> None:
-    from netcopilot.threats.nslkdd import CATEGORIES
-
     proba = model.predict_proba(kdd)
     scores = 1.0 - proba[:, 0]
-    # what model.predict does, from the same probabilities (scoring once)
-    categories = np.array(CATEGORIES, dtype=object)[np.where(scores >= model.threshold, 1 + proba[:, 1:].argmax(axis=1), 0)]
+    categories = model.categories(proba)
     start = report.records
     report.records += len(kdd)
     report.by_category.update(categories.tolist())

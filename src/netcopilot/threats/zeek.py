@@ -36,6 +36,11 @@ _SERVICE_MAP = {"ftp-data": "ftp_data", "krb": "kerberos", "krb_tcp": "kerberos"
 _HISTORY_FLAGS = (("S", "sShH"), ("A", "aAhH"), ("F", "fF"), ("R", "rR"), ("P", "dD"))
 
 
+def looks_like_conn_log(head: bytes) -> bool:
+    """Whether text starting with `head` is a Zeek log: TSV with its header lines, or JSON lines."""
+    return head.startswith(b"#separator") or b'"id.orig_h"' in head.split(b"\n", 1)[0]
+
+
 def _open(path: Path) -> TextIO:
     try:
         with open(path, "rb") as fh:

@@ -219,15 +219,15 @@ def parse_file(path: str | Path, local: str | None = None) -> Observations:
         raise DataFormatError(path, "is a directory, expected a file") from None
     except OSError as exc:
         raise DataFormatError(path, f"cannot read: {exc.strerror or exc}") from None
-    if raw[:4] in _CAPTURE_MAGIC or raw.startswith(b"#separator") or raw[:2000].find(b'"id.orig_h"') >= 0:
-        return _from_capture_or_log(path, raw[:4] in _CAPTURE_MAGIC)
+    from netcopilot.threats.pcap import is_capture
+    from netcopilot.threats.zeek import looks_like_conn_log
+
+    if is_capture(raw) or looks_like_conn_log(raw[:4096]):
+        return _from_capture_or_log(path, is_capture(raw))
     if b"\x00" in raw[:65536]:
         raise DataFormatError(path, "binary data, not command output text; " + UNRECOGNISED)
     text = raw.decode("utf-8", errors="replace")
     return parse_text(text, str(path), local=local)
-
-
-_CAPTURE_MAGIC = {b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a"}
 
 
 def _from_capture_or_log(path: Path, capture: bool) -> Observations:

@@ -24,7 +24,7 @@ chat: models
 
 test: setup
 	@.ci/test-services
-	@$(BIN)/python -m pytest -q
+	@$(BIN)/python -m pytest -q -n 2
 
 check: setup
 	@$(BIN)/netcopilot check

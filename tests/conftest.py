@@ -26,13 +26,20 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Models trained once for the whole session (about a minute), exactly as `netcopilot train`."""
+def models_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """Models trained once for the whole run, exactly as `netcopilot train`. With pytest-xdist
+    (`make test` runs two workers) the first worker trains into the run's shared temporary folder
+    and the other waits for it, so training happens once however many workers there are."""
+    from filelock import FileLock
+
     from netcopilot.training import train
 
-    target = tmp_path_factory.mktemp("models")
-    settings = Settings.load(environ={}, home=target, models_dir=target)
-    train(settings)
+    root = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    target = root / "models-shared"
+    with FileLock(str(root / "models-shared.lock")):
+        if not (target / "CURRENT").exists():
+            target.mkdir(exist_ok=True)
+            train(Settings.load(environ={}, home=target, models_dir=target))
     return target
 
 
@@ -93,3 +100,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need trained models run last, the long lifecycle test first among them: with two
+    workers, one trains while the other runs everything that needs no models (stable sort, so
+    every xdist worker collects the same order)."""
+
+    def rank(item: pytest.Item) -> int:
+        if "models_dir" not in getattr(item, "fixturenames", ()):
+            return 0
+        return 1 if "test_lifecycle" in item.nodeid else 2
+
+    items.sort(key=rank)

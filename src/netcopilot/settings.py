@@ -62,6 +62,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _privacy_mode(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("on", "off", "auto"):
+        raise ValueError("must be on, off or auto")
+    return value
+
+
+def _on_off(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError("must be on or off")
+    return value
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", Path, _data_dir, "Directory for the database, models and chat history."),
     Setting(
@@ -85,6 +99,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reactions", str, None, "Emoji reaction -> satisfaction, e.g. '+1=1,x=-1' (default: a built-in list)."),
     Setting("reply_sentiment_min", _float_between(0.0, 1.0), 0.3,
             "A reply counts as feedback when the absolute VADER compound score reaches this."),
+    Setting("bandit", _on_off, "on",
+            "Reorder suggested commands by what feedback and runs showed (a contextual bandit) and by step "
+            "orders learned from solved sessions: on or off."),
+    Setting("pseudonymize", _privacy_mode, "auto",
+            "Store keyed pseudonyms instead of IPs, host names, user names and e-mails: on, off, or auto "
+            "(on for the Slack app and the HTTP API, off for your own CLI)."),
+    Setting("privacy_key", str, None,
+            "Secret key of the pseudonyms (default: a random key kept in <home>/privacy.key). Give every "
+            "replica the same key, or the same host gets different pseudonyms."),
+    Setting("retention_days", _positive_int, 90, "`netcopilot privacy purge` deletes conversations, feedback, "
+            "command history and audit records older than this."),
     Setting("metrics", str, None,
             "Metrics for anomaly and capacity questions that name none: a CSV file, a folder, or prometheus://host:port?query=..."),
     Setting("slack_api_url", str, "https://slack.com/api/", "Slack Web API base URL (tests point it at a stub)."),

@@ -6,21 +6,30 @@
 3. Evaluate on `intents/test` (never used above) and record the metrics.
 4. Embed the catalog's example requests and the runbooks; learn the command ranker's weights
    from the catalog's examples (leave-one-out).
-5. Write a new version directory with a manifest and a model card, and make it current.
+5. Write a new version directory with a manifest and a model card and register it
+   (`netcopilot.registry`); it becomes current only if it passes the gate: on the held-out
+   phrasings, with production re-measured on the same ones, accuracy and macro-F1 must not drop
+   by more than the tolerance. A rejected version stays registered as the `candidate`.
+6. Register the other kinds' files (anomaly and next-command parameters, execution-time model,
+   bandit state) when they changed.
+
+`train_threats` does the same for the threat model (`netcopilot train threats --data FILE`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from netcopilot import artifacts
+from netcopilot.errors import NetcopilotError
 from netcopilot.embeddings import Encoder, VectorCache, export_encoder
 from netcopilot.knowledge import Knowledge, load_knowledge
 from netcopilot.nlu.data import IntentData, load_intents
@@ -34,11 +43,14 @@ from netcopilot.nlu.intents import (
 )
 from netcopilot.recommend.ranker import CommandRanker, TrainingQuery, build_ranker
 from netcopilot.recommend.slots import slot_values
+from netcopilot.registry import Decision, Registry, Version, flatten, get_kind, sync_sources
 from netcopilot.settings import Settings
 
 # progress(step_description, done, total)
 Progress = Callable[[str, int, int], None]
-STEPS = 7
+STEPS = 8
+VERSION_NAME = re.compile(r"^\d{8}-\d{6}-[0-9a-f]+$")
+THREAT_METRICS = ("held_out", "held_out_classifier_only", "leave_types_out", "leave_types_out_classifier_only")
 
 
 def _quiet(_: str, __: int, ___: int) -> None:
@@ -51,6 +63,13 @@ class TrainReport:
     bundle: Path
     metrics: dict
     seconds: float
+    decision: Decision
+    registered: Version
+    others: list[tuple[Version, Decision]]
+
+    @property
+    def promoted(self) -> bool:
+        return self.decision.promote
 
 
 def ensure_encoder(models_dir: Path, rebuild: bool = False) -> Path:
@@ -187,8 +206,44 @@ def model_card(version: str, manifest: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def remeasure_intents(registry: Registry, data: IntentData, embed: Callable[[list[str]], np.ndarray],
+                      threshold: float) -> dict[str, float] | None:
+    """Production's metrics on today's held-out phrasings, so the gate compares like with like;
+    None when there is no usable production bundle (the gate then uses what was recorded)."""
+    prod = registry.production("intent")
+    if prod is None:
+        return None
+    try:
+        registry.verify(prod)
+        model = IntentClassifier.load(prod.path)
+    except (NetcopilotError, OSError, ValueError):
+        return None
+    return flatten({"intent": evaluate_intents(model, data, embed, threshold)})
+
+
+def adopt_current(registry: Registry, models_dir: Path) -> None:
+    """Models built before the registry existed: register the CURRENT bundle as production."""
+    if registry.production("intent") is not None or artifacts.current_version(models_dir) is None:
+        return
+    try:
+        bundle = artifacts.current_dir(models_dir)
+        artifacts.read_manifest(bundle)
+    except NetcopilotError:
+        return
+    registry.promote("intent", str(registry.register("intent", bundle).number))
+
+
+def register_and_gate(registry: Registry, kind: str, bundle: Path, metrics: dict, tolerance: float | None,
+                      promote: bool, keep: int, **gate_args: Any) -> tuple[Version, Decision]:
+    """Register a freshly written version, gate it against production, prune old versions."""
+    version = registry.register(kind, bundle, metrics)
+    decision = registry.gate_and_promote(version, tolerance, promote=promote, **gate_args)
+    _prune(bundle.parent, keep, registry.protected_labels(kind, keep) | {bundle.name})
+    return version, decision
+
+
 def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool = False,
-          spacy_epochs: int = 12, keep: int = 3) -> TrainReport:
+          spacy_epochs: int = 12, keep: int = 3, tolerance: float | None = None, promote: bool = True) -> TrainReport:
     started = datetime.now(timezone.utc)
     models_dir = Path(settings.models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -234,6 +289,8 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
     cache.save(staging / "vectors.npz")
     manifest = {
         "version": version,
+        "kind": "intent",
+        "fingerprint": fingerprint,
         "created": started.isoformat(timespec="seconds"),
         "encoder": encoder.version,
         "clarify_below": settings.clarify_below,
@@ -253,19 +310,53 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
     (staging / "MODEL_CARD.md").write_text(model_card(version, manifest))
     bundle = models_dir / version
     staging.rename(bundle)
-    artifacts.set_current(models_dir, version)
-    _prune(models_dir, keep)
+
+    progress("Gating against production and registering", 7, STEPS)
+    registry = Registry(models_dir)
+    adopt_current(registry, models_dir)
+    remeasured = remeasure_intents(registry, data, embed, settings.clarify_below)
+    registered, decision = register_and_gate(
+        registry, "intent", bundle, manifest["metrics"], tolerance, promote, keep, production_metrics=remeasured,
+        basis=f"production re-measured on the same {len(data.test)} held-out phrasings")
+    others = sync_sources(registry, settings, tolerance)
     progress("Done", STEPS, STEPS)
     seconds = (datetime.now(timezone.utc) - started).total_seconds()
-    return TrainReport(version, bundle, manifest["metrics"], seconds)
+    return TrainReport(version, bundle, manifest["metrics"], seconds, decision, registered, others)
 
 
-def _prune(models_dir: Path, keep: int) -> None:
-    """Keep the newest `keep` versions (the current one always stays)."""
-    current = artifacts.current_version(models_dir)
-    versions = sorted(p for p in models_dir.iterdir() if p.is_dir() and (p / "manifest.json").exists())
+def train_threats(settings: Settings, data_path: Path, progress: Callable[[str], None] | None = None,
+                  keep: int = 3, tolerance: float | None = None, promote: bool = True) -> TrainReport:
+    """Train the threat model on labelled records into a new version directory, register it and
+    serve it from <models_dir>/threats only if it passes the gate."""
+    from netcopilot.threats.model import train_threat_model
+
+    started = datetime.now(timezone.utc)
+    models_dir = Path(settings.models_dir)
+    parent = get_kind("threat").versions_dir(models_dir)
+    staging = parent / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    metrics = train_threat_model(data_path, staging, progress=progress)
+    gated = {k: metrics[k] for k in THREAT_METRICS if k in metrics}
+    version = artifacts.new_version(metrics["data"]["sha256"])
+    artifacts.write_manifest(staging, {"version": version, "kind": "threat", "fingerprint": metrics["data"]["sha256"],
+                                       "created": started.isoformat(timespec="seconds"), "data": metrics["data"],
+                                       "params": metrics["params"], "metrics": gated})
+    bundle = parent / version
+    staging.rename(bundle)
+    registered, decision = register_and_gate(Registry(models_dir), "threat", bundle, gated, tolerance, promote, keep)
+    seconds = (datetime.now(timezone.utc) - started).total_seconds()
+    return TrainReport(version, bundle, metrics, seconds, decision, registered, [])
+
+
+def _prune(parent: Path, keep: int, protect: set[str]) -> None:
+    """Keep the newest `keep` version directories under `parent`, and every one in `protect`
+    (production, the versions a rollback can return to, the candidate)."""
+    current = artifacts.current_version(parent)
+    versions = sorted(p for p in parent.iterdir() if p.is_dir() and VERSION_NAME.match(p.name)
+                      and (p / "manifest.json").exists())
     for old in versions[:-keep]:
-        if old.name != current:
+        if old.name != current and old.name not in protect:
             shutil.rmtree(old, ignore_errors=True)
 
 

@@ -20,13 +20,24 @@ from netcopilot.errors import InputError
 _KWARGS = ("scores", "anomalies", "alerts", "forecast", "threshold", "breach_at", "title")
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display here); imported only when drawing."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, path: Path, dpi: int = 150) -> Path:
+    """Lay out, write (making the folder) and close a figure; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path
 
 
 def _dt(values: Any) -> np.ndarray:
@@ -112,12 +123,6 @@ def _format_dates(fig, axes) -> None:
         ax.tick_params(labelsize=8)
 
 
-def _save(fig, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    return path
 
 
 def plot_series(path: Path, series: Series, *, scores: np.ndarray | None = None,
@@ -133,7 +138,7 @@ def plot_series(path: Path, series: Series, *, scores: np.ndarray | None = None,
     """
     if not isinstance(series, Series):
         raise InputError("plot_series() needs a Series")
-    plt = _pyplot()
+    plt = pyplot()
     if scores is not None:
         fig, (ax, ax_score) = plt.subplots(2, 1, figsize=(10, 5), sharex=True,
                                            gridspec_kw={"height_ratios": [3, 1]})
@@ -144,7 +149,7 @@ def plot_series(path: Path, series: Series, *, scores: np.ndarray | None = None,
         _draw(ax, ax_score, series, scores=scores, anomalies=anomalies, alerts=alerts, forecast=forecast,
               threshold=threshold, breach_at=breach_at, title=title)
         _format_dates(fig, [a for a in (ax, ax_score) if a is not None])
-        return _save(fig, path)
+        return save_figure(fig, path)
     finally:
         plt.close(fig)
 
@@ -160,7 +165,7 @@ def plot_many(path: Path, items: list[dict]) -> Path:
         unknown = set(item) - set(_KWARGS) - {"series"}
         if unknown:
             raise InputError(f"item {i}: unknown keys {sorted(unknown)} (accepted: series, {', '.join(_KWARGS)})")
-    plt = _pyplot()
+    plt = pyplot()
     ratios: list[float] = []
     for item in items:
         ratios.append(3)
@@ -183,6 +188,6 @@ def plot_many(path: Path, items: list[dict]) -> Path:
             kwargs = {key: item.get(key) for key in _KWARGS if key != "title"}
             _draw(ax, ax_score, item["series"], title=item.get("title") or "", **kwargs)
         _format_dates(fig, axes)
-        return _save(fig, path)
+        return save_figure(fig, path)
     finally:
         plt.close(fig)

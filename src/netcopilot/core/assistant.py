@@ -13,21 +13,28 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from netcopilot import artifacts, messages
+from netcopilot import artifacts, audit, messages
 from netcopilot.core.types import Answer, Match, Request
 from netcopilot.embeddings import Encoder, VectorCache
 from netcopilot.errors import InputError, ModelMismatchError
 from netcopilot.feedback.signals import DEFAULT_REACTIONS, parse_reactions, reaction_value, reply_sentiment
+from netcopilot.history.habits import habit_for
 from netcopilot.knowledge import Knowledge, load_knowledge, load_labelled_requests
+from netcopilot.monitoring.ab import assignment
 from netcopilot.nlu.entities import Entity
 from netcopilot.nlu.intents import IntentClassifier
+from netcopilot.privacy.people import first_contact, opted_out
+from netcopilot.privacy.policy import notice as data_use_notice
+from netcopilot.recommend import bandit as learned
 from netcopilot.recommend.lexical import LexicalIndex, texts_fingerprint
-from netcopilot.recommend.ranker import CommandRanker, build_ranker
+from netcopilot.recommend.ranker import CommandRanker, Suggestion, build_ranker, detect_platform
+from netcopilot.recommend.sequences import StepOrderModel, episodes_from_store
 from netcopilot.recommend.slots import slot_values
 from netcopilot.retrieval.runbook_index import SessionIndex, build_runbook_index
 from netcopilot.settings import Settings
@@ -46,6 +53,7 @@ _FOLLOWUP = re.compile(
 )
 HOST_LABELS = {"IPV4", "IPV6", "HOSTNAME", "URL"}
 NEW_TOPIC_CONFIDENCE = 0.75  # a follow-up this confident about its own intent starts a new topic
+LEARN_EVERY_S = 60.0  # how often answering also checks the store for runs whose window closed
 
 
 def sanitize(text: str) -> tuple[str, list[str]]:
@@ -86,6 +94,9 @@ class Assistant:
         self._users: dict[str, int] = {}
         self._lock = threading.RLock()
         self.reactions = parse_reactions(settings.reactions if settings.reactions is not None else DEFAULT_REACTIONS)
+        self.bandit, self.step_order = self._load_learners()
+        self._variants: dict[str, IntentClassifier] = {}  # A/B variants loaded so far, by version label
+        self._learned_at = time.monotonic()
 
     @classmethod
     def load(cls, settings: Settings | None = None, store: Store | None = None) -> "Assistant":
@@ -121,9 +132,31 @@ class Assistant:
     # --- the one entry point ------------------------------------------------------------------
 
     def answer(self, request: Request) -> Answer:
-        """Answer one message. Thread-safe: front ends may call it from worker threads."""
+        """Answer one message. Thread-safe: front ends may call it from worker threads.
+
+        A person who opted out is answered but nothing of theirs is stored. An answer that is
+        stored also gets the one-time data-use notice, the user's shell habit ("after X you
+        usually run Y") and an audit record."""
         with self._lock:
-            return self._answer(request)
+            stored = request.record
+            if stored and opted_out(self.store, request.user):
+                request = replace(request, record=False)
+            answer = self._answer(request)
+            if stored:
+                self._around(request, answer)
+            return answer
+
+    def _around(self, request: Request, answer: Answer) -> None:
+        if request.record and first_contact(self.store, request.user):
+            answer.notice = data_use_notice(self.settings, self.store.pseudonymizer is not None)
+        habit = habit_for(self.store, request.user) if request.channel == "cli" else None
+        if habit is not None:
+            answer.notes.append(habit.sentence())
+        audit.record(self.store, "answer", request.text, {
+            "intent": answer.intent, "confidence": round(answer.confidence, 4), "answer_id": answer.answer_id,
+            "commands": [c["id"] for c in answer.commands], "clarify": answer.clarify is not None,
+        }, model_version=str(answer.model_versions.get("models", "")), channel=request.channel, user=request.user,
+            explanation={k: answer.explanation.get(k) for k in ("members", "weights", "bandit") if k in answer.explanation})
 
     def _answer(self, request: Request) -> Answer:
         started = time.perf_counter()
@@ -132,13 +165,14 @@ class Assistant:
             return Answer(query=request.text, intent="smalltalk", confidence=0.0, alternatives=[], entities=[],
                           commands=[], matches=[], clarify=messages.EMPTY, notes=notes,
                           model_versions=self.versions)
+        intents, versions = self._variant(request.user)
         conv_id, context = self._conversation(request)
         reply_feedback = self._reply_feedback(request, conv_id, text) if context else None
-        doc = self.intents.nlp(text)
+        doc = intents.nlp(text)
         entities: list[Entity] = list(doc.user_data.get("net_entities", []))
         vector = self.encoder.encode_one(text)
-        members = self.intents.member_probas([text], vector[None, :], docs=[doc])
-        proba = self.intents.ensemble.combine(members)[0]
+        members = intents.member_probas([text], vector[None, :], docs=[doc])
+        proba = intents.ensemble.combine(members)[0]
 
         followup = bool(context) and self._is_followup(text, entities, float(proba.max()))
         carried: list[Entity] = []
@@ -150,9 +184,9 @@ class Assistant:
                 combined = f"{previous} {text}"
                 if context.get("clarify"):
                     cvec = self.encoder.encode_one(combined)
-                    proba = self.intents.predict_proba([combined], cvec[None, :])[0]
+                    proba = intents.predict_proba([combined], cvec[None, :])[0]
                 else:
-                    prev = np.array([context.get("proba", {}).get(c, 0.0) for c in self.intents.classes])
+                    prev = np.array([context.get("proba", {}).get(c, 0.0) for c in intents.classes])
                     proba = 0.35 * proba + 0.65 * prev if prev.sum() > 0 else proba
                 rank_text = combined
                 both = self.encoder.encode_one(previous) + vector
@@ -161,16 +195,18 @@ class Assistant:
             carried = [Entity(**e) for e in context.get("entities", []) if _group(e["label"]) not in present]
 
         order = np.argsort(-proba)
-        intent = self.intents.classes[order[0]]
+        intent = intents.classes[order[0]]
         confidence = float(proba[order[0]])
-        alternatives = [(self.intents.classes[i], float(proba[i])) for i in order[1:4]]
-        intent_proba = {c: float(p) for c, p in zip(self.intents.classes, proba)}
+        alternatives = [(intents.classes[i], float(proba[i])) for i in order[1:4]]
+        intent_proba = {c: float(p) for c, p in zip(intents.classes, proba)}
 
         all_entities = entities + carried
         slots = slot_values(all_entities, rank_text)
         suggestions = self.ranker.rank(rank_text, rank_vector, intent_proba, all_entities,
                                        k=self.settings.top_k, slots=slots)
+        suggestions, ordering = self._order(intent, all_entities, rank_text, suggestions)
         commands = [s.to_dict() for s in suggestions]
+        self._note_moves(commands, ordering)
 
         matches, causes, fixes = self._recall(rank_vector, intent)
         clarify = None
@@ -210,10 +246,10 @@ class Assistant:
             followup=followup,
             carried=[e.to_dict() for e in carried],
             history=history,
-            explanation=self._explain(members, suggestions, matches),
+            explanation=self._explain(intents, members, suggestions, matches, ordering),
             feedback=reply_feedback,
             analysis=analysis,
-            model_versions=self.versions,
+            model_versions=versions,
             conversation_id=conv_id,
         )
         answer.latency_ms = (time.perf_counter() - started) * 1000
@@ -250,15 +286,23 @@ class Assistant:
     # --- feedback and solved sessions --------------------------------------------------------
 
     def feedback(self, answer_id: int, user: str, kind: str, value: float, text: str = "",
-                 score: float | None = None, source: str = "") -> int:
-        """Record a satisfaction signal (value -1..1) from `user` on an answer."""
+                 score: float | None = None, source: str = "") -> int | None:
+        """Record a satisfaction signal (value -1..1) from `user` on an answer; None (nothing
+        kept) when that person opted out."""
         with self._lock:
-            return self.store.add_feedback(answer_id, self.user_id(user), kind, value, text, score, source)
+            if opted_out(self.store, user):
+                return None
+            self._protect(text)
+            feedback_id = self.store.add_feedback(answer_id, self.user_id(user), kind, value, text, score, source)
+            self._learn()
+            return feedback_id
 
     def note_reply(self, request: Request) -> dict[str, Any] | None:
         """Record the sentiment of a reply in a conversation as feedback, without answering it
         (a thread reply such as "thanks, that fixed it")."""
         with self._lock:
+            if opted_out(self.store, request.user):
+                return None
             text, _ = sanitize(request.text)
             conv_id, context = self._conversation(request)
             return self._reply_feedback(request, conv_id, text) if context else None
@@ -269,6 +313,13 @@ class Assistant:
         if value is not None:
             self.feedback(answer_id, user, "reaction", value, source=name)
         return value
+
+    def _protect(self, text: str) -> None:
+        """Free text stored outside a question (feedback, replies) may name hosts the entity
+        recognizer knows but the pseudonymizer's patterns cannot see (`web01`): tell it."""
+        if text and self.store.pseudonymizer is not None:
+            found = self.intents.nlp(text).user_data.get("net_entities", [])
+            self.store.pseudonymizer.remember(e.text for e in found if e.label in HOST_LABELS)
 
     def _reply_feedback(self, request: Request, conv_id: int | None, text: str) -> dict[str, Any] | None:
         """A reply in a conversation that carries clear sentiment ("thanks, that fixed it",
@@ -281,7 +332,9 @@ class Assistant:
         score = reply_sentiment(text)
         if abs(score) < self.settings.reply_sentiment_min:
             return None
+        self._protect(text)
         self.store.add_feedback(previous, self.user_id(request.user), "reply", score, text, score, request.channel)
+        self._learn()
         return {"answer_id": previous, "score": round(score, 4)}
 
     def mark_solved(self, conversation_id: int) -> None:
@@ -297,6 +350,8 @@ class Assistant:
         vector = self.encoder.encode_one(text)
         self.store.mark_solved(conversation_id, text, vector, self.encoder.version)
         self.sessions.add(conversation_id, text, vector)
+        if self.step_order is not None:
+            self.step_order = StepOrderModel().fit(episodes_from_store(self.store))
 
     # --- parts ---------------------------------------------------------------------------------
 
@@ -351,8 +406,9 @@ class Assistant:
             causes, fixes = list(best.causes[:3]), list(best.fixes[:3])
         return matches, causes, fixes
 
-    def _explain(self, members: dict[str, np.ndarray], suggestions: list, matches: list[Match]) -> dict[str, Any]:
-        classes = self.intents.classes
+    def _explain(self, intents: IntentClassifier, members: dict[str, np.ndarray], suggestions: list,
+                 matches: list[Match], ordering: dict[str, Any] | None) -> dict[str, Any]:
+        classes = intents.classes
         members_top = {}
         for name, p in members.items():
             row = p[0]
@@ -360,11 +416,98 @@ class Assistant:
             members_top[name] = [(classes[i], round(float(row[i]), 3)) for i in top]
         return {
             "members": members_top,
-            "weights": self.intents.ensemble.weights,
-            "temperature": round(self.intents.ensemble.temperature, 3),
+            "weights": intents.ensemble.weights,
+            "temperature": round(intents.ensemble.temperature, 3),
             "commands": [{"id": s.spec.id, "features": {k: round(v, 3) for k, v in s.features.items()}} for s in suggestions],
             "matched_passages": [m.detail.get("matched") for m in matches if m.kind == "runbook"],
+            **({"bandit": ordering} if ordering else {}),
         }
+
+    # --- A/B tests of intent models (netcopilot ab) --------------------------------------------
+
+    def _variant(self, user: str) -> tuple[IntentClassifier, dict[str, Any]]:
+        """The intent model the running experiment assigns this user (by a hash of their id), and
+        the model versions to record with the answer; production for everyone when none runs.
+        A variant is `production`, `candidate` (the registry's alias) or a model version label."""
+        ab = assignment(self.settings, user)
+        if ab is None:
+            return self.intents, self.versions
+        label = self._variant_label(ab["variant"])
+        if label is None or label == self.versions["models"]:
+            return self.intents, {**self.versions, "ab": ab}
+        if label not in self._variants:
+            bundle = Path(self.settings.models_dir) / label
+            manifest = artifacts.read_manifest(bundle)
+            if manifest.get("encoder") != self.encoder.version:
+                raise ModelMismatchError(f"A/B variant {label} was trained with another encoder; stop the experiment")
+            self._variants[label] = IntentClassifier.load(bundle)
+        return self._variants[label], {**self.versions, "models": label, "ab": ab}
+
+    def _variant_label(self, variant: str) -> str | None:
+        if variant == "production":
+            return self.versions["models"]
+        if (Path(self.settings.models_dir) / variant / "manifest.json").exists():
+            return variant
+        if variant == "candidate":
+            from netcopilot.registry import Registry
+
+            try:
+                return Registry(Path(self.settings.models_dir)).get("intent", "candidate").label
+            except InputError:
+                return None
+        return None
+
+    # --- learned ordering: recommend/bandit.py and recommend/sequences.py ------------------------
+
+    def _load_learners(self) -> tuple[learned.ThompsonBandit | None, StepOrderModel | None]:
+        """The feedback bandit (cached under home, brought up to date with the store) and the
+        step order learned from solved sessions; neither when the `bandit` setting is off."""
+        if self.settings.bandit != "on":
+            return None, None
+        bandit = learned.load_or_rebuild(Path(self.settings.home) / "bandit.npz", self.store)
+        return bandit, StepOrderModel().fit(episodes_from_store(self.store))
+
+    def _learn(self) -> None:
+        """Feedback and command runs the bandit has not seen yet update it (and its cache)."""
+        if self.bandit is not None:
+            self.bandit = learned.refresh(self.bandit, Path(self.settings.home) / "bandit.npz", self.store)
+            self._learned_at = time.monotonic()
+
+    def _order(self, intent: str, entities: list[Entity], text: str,
+               suggestions: list[Suggestion]) -> tuple[list[Suggestion], dict[str, Any] | None]:
+        """The ranker's suggestions, same set, in the learned order: first the step order learned
+        from solved sessions of this intent, then the bandit; only candidates within the bandit's
+        margin of the best ranker score move. Returns what `:why` shows about it."""
+        if self.bandit is None or len(suggestions) < 2:
+            return suggestions, None
+        if time.monotonic() - self._learned_at > LEARN_EVERY_S:
+            self._learn()
+        context = learned.Context.from_labels(intent, [e.label for e in entities], detect_platform(text))
+        ranked = [learned.Candidate(s.spec.id, s.score) for s in suggestions]
+        prior, utility = ranked, {s.spec.id: s.spec.utility for s in suggestions}
+        if self.step_order is not None and self.step_order.knows(intent):
+            steps = self.step_order.order_steps(intent, [utility[c.arm] for c in ranked])
+            slots = learned.movable(ranked, self.bandit.margin)
+            prior = learned.reorder(ranked, slots, sorted(slots, key=lambda i: (steps.index(utility[ranked[i].arm]), i)))
+        shown = self.bandit.select(context, prior)
+        by_id = {s.spec.id: s for s in suggestions}
+        return [by_id[c.arm] for c in shown], {
+            "slate": learned.slate_of(context, prior, shown).to_dict(),
+            "ranker_order": [c.arm for c in ranked],
+            "steps_order": prior != ranked,
+            "reordered": shown != ranked,
+        }
+
+    @staticmethod
+    def _note_moves(commands: list[dict[str, Any]], ordering: dict[str, Any] | None) -> None:
+        """Say in a command's `why` when learning moved it up from where the ranker put it."""
+        if not ordering or not ordering["reordered"]:
+            return
+        for position, command in enumerate(commands):
+            was = ordering["ranker_order"].index(command["id"])
+            if was > position:
+                by = "solved sessions and feedback" if ordering["steps_order"] else "feedback on earlier answers"
+                command["why"] += f" Moved up from #{was + 1} by {by}."
 
     @staticmethod
     def _reply_text(answer: Answer) -> str:

@@ -40,6 +40,7 @@ class Answer:
     clarify: str | None = None  # a question back to the user instead of a guess
     reply: str | None = None  # plain text for smalltalk, history and notices
     notes: list[str] = field(default_factory=list)  # things the user should know (input trimmed...)
+    notice: str | None = None  # the one-time data-use notice, at a person's first contact
     followup: bool = False
     carried: list[dict[str, Any]] = field(default_factory=list)  # entities reused from context
     history: list[dict[str, Any]] = field(default_factory=list)

@@ -45,11 +45,9 @@ def satisfaction_report(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[
 
 
 def plot_report(report: dict[str, Any], path: Path, title: str) -> Path:
-    import matplotlib
+    from netcopilot.analytics.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 5.2), gridspec_kw={"width_ratios": [1.3, 1.3, 1]})
     fig.suptitle(title, fontsize=13)
 
@@ -89,12 +87,7 @@ def plot_report(report: dict[str, Any], path: Path, title: str) -> Path:
     ax.tick_params(axis="x", rotation=30, labelsize=8)
     ax.set_title("by model version")
 
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def since_datetime(since: str | None) -> datetime | None:

@@ -26,6 +26,7 @@ Follow-ups keep context: "and port 80?" reuses the host you named before.
   :good           the last answer helped: the session is remembered as solved
   :bad [comment]  the last answer did not help (the comment is kept)
   :all            show the commands of the last answer even if I asked for clarification
+  :intent NAME    the last question was really about NAME (a correction `netcopilot retrain` learns from)
   :new            start a new conversation (forget the context)
   :history        your recent questions
   :help           this text
@@ -128,7 +129,7 @@ class ChatSession:
             self.console.print("New conversation.")
         elif name == ":history":
             self.handle("show my recent questions")
-        elif name in (":why", ":all", ":good", ":bad") and self.last is None:
+        elif name in (":why", ":all", ":good", ":bad", ":intent") and self.last is None:
             self.console.print("Ask a question first.")
         elif name == ":why":
             render_why(self.last, self.console)
@@ -145,9 +146,22 @@ class ChatSession:
                 self.console.print("Thanks! Marked as solved: I will recall this session for similar questions.")
             else:
                 self.console.print("Thanks, noted. Tell me more and I'll try again, or type :new to start over.")
+        elif name == ":intent":
+            self._correct(arg.strip())
         else:
             self.console.print(f"Unknown command {name}; type :help.")
         return True
+
+    def _correct(self, intent: str) -> None:
+        known = list(self.assistant.intents.classes)
+        if intent not in known:
+            self.console.print(f"Say which intent, one of: {', '.join(sorted(known))}", markup=False)
+        elif self.last.answer_id is None:
+            self.console.print("That answer was not stored, so there is nothing to correct.")
+        else:
+            self.assistant.feedback(self.last.answer_id, self.user, "correction", -0.5, source=intent)
+            self.console.print(f"Thanks: noted that this was about {intent}; `netcopilot retrain` will learn from it.",
+                               markup=False)
 
 
 def run_chat(assistant_factory: Callable[[], object], console: Console, history_file: Path,

@@ -40,10 +40,13 @@ def _settings():  # noqa: ANN202
     return Settings.load()
 
 
-def _assistant():  # noqa: ANN202
+def _assistant(frontend: str = "cli"):  # noqa: ANN202
+    """The Assistant over the store as `frontend` opens it (pseudonymising for Slack by default)."""
     from netcopilot.core.assistant import Assistant
+    from netcopilot.privacy import open_store
 
-    return Assistant.load(_settings())
+    settings = _settings()
+    return Assistant.load(settings, store=open_store(settings, frontend))
 
 
 @app.command(epilog="Example:  netcopilot chat      (or: echo 'is 443 open on web01?' | netcopilot chat)")
@@ -116,12 +119,17 @@ def train(
     if_missing: bool = typer.Option(False, "--if-missing", help="Do nothing when models already exist."),
     rebuild_encoder: bool = typer.Option(False, "--rebuild-encoder", help="Export the MiniLM encoder to ONNX again."),
     spacy_epochs: int = typer.Option(12, "--spacy-epochs", min=1, max=200, help="Training epochs of the spaCy textcat."),
+    tolerance: Optional[float] = typer.Option(None, "--tolerance", min=0.0, max=1.0,
+                                              help="Largest drop of a gated held-out metric still promoted (default: per metric, 0.01 for accuracy and macro-F1)."),
+    no_promote: bool = typer.Option(False, "--no-promote", help="Register the new version as the candidate; keep production."),
 ) -> None:
     """Train the intent classifiers and command ranker from the files in intents/ and
-    knowledge_base/, evaluate them on the held-out split, and write a new model version.
+    knowledge_base/, evaluate them on the held-out split, and register a new model version.
+    It becomes production (what the assistant loads) only if no gated held-out metric is worse
+    than production's by more than the tolerance; `netcopilot models` lists, promotes and rolls back.
     `train threats --data FILE` trains the threat model on labelled records instead."""
     if what == "threats":
-        _train_threats(data)
+        _train_threats(data, tolerance, not no_promote)
         return
     if what != "assistant":
         raise typer.BadParameter(f"{what!r}: choose assistant or threats", param_hint="WHAT")
@@ -146,13 +154,18 @@ def train(
         def update(message: str, done: int, total: int) -> None:
             progress.update(task, description=message, completed=done, total=total)
 
-        report = run_training(settings, progress=update, rebuild_encoder=rebuild_encoder, spacy_epochs=spacy_epochs)
+        report = run_training(settings, progress=update, rebuild_encoder=rebuild_encoder, spacy_epochs=spacy_epochs,
+                              tolerance=tolerance, promote=not no_promote)
     ens = report.metrics["intent"]["ensemble"]
     err.print(
         f"model version {report.version} written to {report.bundle} in {report.seconds:.0f}s\n"
         f"held-out intents: accuracy {ens['accuracy']:.3f}, macro-F1 {ens['macro_f1']:.3f}, ECE {ens['ece']:.3f} "
-        f"(model card: {report.bundle / 'MODEL_CARD.md'})"
+        f"(model card: {report.bundle / 'MODEL_CARD.md'})", highlight=False
     )
+    from netcopilot.frontends.models_cli import gate_line
+
+    for version, decision in [(report.registered, report.decision), *report.others]:
+        err.print(gate_line(version, decision), highlight=False, markup=False)
 
 
 @app.command(epilog="Example:  netcopilot check")
@@ -186,12 +199,23 @@ def slack(
 
     settings = _settings()
     slack_app.check_credentials(settings, http)
-    slack_app.run(settings, _assistant, http, host, port, on_ready=lambda msg: err.print(f"netcopilot slack: {msg}"))
+    slack_app.run(settings, lambda: _assistant("slack"), http, host, port, on_ready=lambda msg: err.print(f"netcopilot slack: {msg}"))
 
 
+from netcopilot.frontends import (  # noqa: E402 - cheap to import
+    api_cli, commands_cli, fix_cli, history_cli, models_cli, monitor_cli, privacy_cli, timing_cli,
+)
 from netcopilot.frontends.topology_cli import topology_app  # noqa: E402 - sub-app, cheap to import
 
 app.add_typer(topology_app, name="topology")
+history_cli.register(app)  # init, history import/sync/list
+commands_cli.register(app)  # explain
+fix_cli.register(app)  # fix
+timing_cli.register(app)  # predict-time
+privacy_cli.register(app)  # privacy policy/purge/export/optout, audit
+monitor_cli.register(app)  # monitor, ab start/stop/list/report
+models_cli.register(app)  # models list/show/promote/rollback, retrain
+api_cli.register(app)  # serve, apikey create/list/revoke
 
 report_app = typer.Typer(help="Reports over what the team asked and how satisfied they were.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -232,21 +256,24 @@ def report_satisfaction(
         console.print(f"plot written to {path}")
 
 
-def _train_threats(data: Optional[Path]) -> None:
+def _train_threats(data: Optional[Path], tolerance: Optional[float], promote: bool) -> None:
     from netcopilot.errors import InputError
-    from netcopilot.threats.model import train_threat_model
+    from netcopilot.frontends.models_cli import gate_line
+    from netcopilot.training import train_threats
 
     if data is None:
         raise InputError("train threats needs --data FILE (labelled NSL-KDD records, .txt or .txt.gz)")
     settings = _settings()
-    out = Path(settings.models_dir) / "threats"
     with err.status("training the threat model") as status:
-        metrics = train_threat_model(data, out, progress=lambda message: status.update(message))
-    held = metrics.get("held_out", {})
-    err.print(f"threat model written to {out} (model card: {out / 'MODEL_CARD.md'})")
+        report = train_threats(settings, data, progress=lambda message: status.update(message),
+                               tolerance=tolerance, promote=promote)
+    held = report.metrics.get("held_out", {})
+    out = report.bundle
+    err.print(f"threat model written to {out} (model card: {out / 'MODEL_CARD.md'})", highlight=False)
     if held:
         err.print(f"held-out: binary accuracy {held.get('binary_accuracy', 0):.4f}, detection rate "
                   f"{held.get('detection_rate', 0):.4f}, false-alarm rate {held.get('false_alarm_rate', 0):.4f}")
+    err.print(gate_line(report.registered, report.decision), highlight=False, markup=False)
 
 
 @app.command(epilog=(
@@ -309,18 +336,29 @@ def intel_list() -> None:
         typer.echo(f"{f.stem}: {count:,} indicators ({f})")
 
 
-@app.command("next", epilog="Example:  printf 'cd /srv\\nls\\ngit pull\\n' | netcopilot next --jsonl --k 3")
+@app.command("next", epilog=(
+    "Examples:\n\n  printf 'cd /srv\\nls\\ngit pull\\n' | netcopilot next --jsonl --k 3\n\n"
+    "  netcopilot next --jsonl --no-team < ~/.bash_history      (this user's history only)"))
 def next_command(
     jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per input line: the command and the predictions."),
     k: int = typer.Option(3, "--k", min=1, max=50, help="Predictions per line, best first."),
+    no_team: bool = typer.Option(False, "--no-team", help="Do not use the shipped team prior (other users' n-grams)."),
+    team_file: Optional[Path] = typer.Option(None, "--team-file", hidden=True,
+                                             help="Team counts to use instead of the shipped ones (benchmarks)."),
+    prior_file: Optional[Path] = typer.Option(None, "--prior-file", hidden=True,
+                                              help="Prior weights to use instead of the shipped ones (benchmarks)."),
 ) -> None:
     """Read one user's commands on stdin, in the order they were run; after each, predict the next
-    (learning online: the prediction after line i uses only lines 1..i)."""
-    from netcopilot.history.nextcmd import online_predictions
+    (learning online: the prediction after line i uses only lines 1..i). Commands the team ran after
+    the same context (the shipped team prior) are candidates too, unless --no-team."""
+    from netcopilot.history.nextcmd import NextCommandModel, load_prior, online_predictions
+    from netcopilot.history.nextcmd_team import load_shipped_team, load_team
 
+    team = None if no_team else (load_team(team_file) if team_file else load_shipped_team())
+    model = NextCommandModel(weights=load_prior(prior_file), team=team)
     lines = (raw.decode("utf-8", "replace").rstrip("\r\n") for raw in sys.stdin.buffer)
     out = sys.stdout
-    for command, predicted in online_predictions(lines, k):
+    for command, predicted in online_predictions(lines, k, model):
         if jsonl:
             out.write(json.dumps({"command": command, "next": predicted}) + "\n")
         else:

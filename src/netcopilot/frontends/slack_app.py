@@ -39,10 +39,14 @@ log.addFilter(_SameToken())
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 SHARE_WORDS = {"share", "public", "--share", "-s"}
 USAGE = ("Ask me a network question, e.g. `/netcopilot why can't I reach 10.0.0.5 on 443?` "
-         "(answered privately; start with `share` to post it in the channel).")
+         "(answered privately; start with `share` to post it in the channel; `optout` to have nothing of yours kept).")
 COMMAND = "/netcopilot"
 # Event types this app listens to; deploy/slack-manifest.yaml subscribes to exactly these.
 EVENTS = ("app_mention", "message", "reaction_added", "app_home_opened")
+PRIVACY_WORDS = {"optout", "optin"}
+OPTED_OUT = ("You have opted out: your earlier conversations and feedback with me were deleted, and I keep nothing "
+             "of yours from now on. I still answer you. `/netcopilot optin` undoes this.")
+OPTED_IN = "You have opted in again: I keep your questions and feedback to improve my answers (see the data-use notice)."
 GONE = "I could not find that answer any more; ask me again."
 UNKNOWN_BUTTON = "Sorry, I don't know that button. Ask me again and use the buttons under the new answer."
 
@@ -153,9 +157,18 @@ class SlackFrontend:
         if not text:
             ack(text=USAGE)
             return
-        ack()
         user = self.user_key(command.get("team_id"), command.get("user_id"))
+        if text.lower() in PRIVACY_WORDS:
+            ack(text=self._privacy_choice(user, text.lower()))
+            return
+        ack()
         self.submit(self._answer_command, text, user, share, command.get("channel_id"), respond, client)
+
+    def _privacy_choice(self, user: str, word: str) -> str:
+        from netcopilot.privacy.people import set_opt_out
+
+        set_opt_out(self.store, user, word == "optout")
+        return OPTED_OUT if word == "optout" else OPTED_IN
 
     def _answer_command(self, text: str, user: str, share: bool, channel: str | None, respond: Callable, client: Any) -> None:
         answer = self._ask(text, user, None)

@@ -73,6 +73,8 @@ def answer_blocks(answer: Answer, max_commands: int = 5, compact: bool = True) -
         blocks.append({"type": "context", "elements": elements[:10]})
     for note in answer.notes:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":information_source: {escape(note)}"}]})
+    if answer.notice:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":lock: {escape(answer.notice)}"}]})
     if answer.feedback:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Thanks, noted as feedback on my previous answer."}]})
     if answer.clarify:

@@ -49,6 +49,8 @@ def render_answer(answer: Answer, console: Console, show_all_commands: bool = Fa
         parts.append(_entities_line(answer))
     for note in answer.notes:
         parts.append(Text(f"note: {note}", style="yellow"))
+    if answer.notice:
+        parts.append(Text(answer.notice, style="dim italic"))
     if answer.feedback:
         parts.append(Text(f"(noted as feedback on my previous answer: sentiment {answer.feedback['score']:+.2f})", style="dim"))
     if answer.clarify:

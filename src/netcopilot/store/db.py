@@ -83,12 +83,24 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 class Store:
     """The store behind the Assistant. One instance per process; sessions are short-lived."""
 
-    def __init__(self, url: str, run_migrations: bool = True):
+    def __init__(self, url: str, run_migrations: bool = True, pseudonymizer: Any = None):
         self.url = url
         self.engine = make_engine(url)
         if run_migrations:
             migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.pseudonymizer = pseudonymizer  # netcopilot.privacy: pseudonymise what is written
+        if pseudonymizer is not None:
+            from netcopilot.privacy.guard import guard_sessions
+
+            guard_sessions(self._sessions, pseudonymizer)
+
+    def _reveal(self, conv: Conversation | None) -> Conversation | None:
+        """A conversation's follow-up context is sealed at rest when pseudonymising; the app
+        reads it back (the object is detached, so this does not write anything)."""
+        if conv is not None and self.pseudonymizer is not None:
+            conv.context = self.pseudonymizer.unseal(conv.context)
+        return conv
 
     def session(self) -> Session:
         return self._sessions()
@@ -109,19 +121,19 @@ class Store:
     def conversation(self, user_id: int, channel: str, external_ref: str | None = None) -> Conversation:
         """The conversation for `external_ref` (e.g. a Slack thread), or a new one."""
         with self.session() as s, s.begin():
+            conv = None
             if external_ref:
-                found = s.scalar(
+                conv = s.scalar(
                     select(Conversation).where(Conversation.channel == channel, Conversation.external_ref == external_ref)
                 )
-                if found is not None:
-                    return found
-            conv = Conversation(user_id=user_id, channel=channel, external_ref=external_ref, context={})
-            s.add(conv)
-            return conv
+            if conv is None:
+                conv = Conversation(user_id=user_id, channel=channel, external_ref=external_ref, context={})
+                s.add(conv)
+        return self._reveal(conv)
 
     def get_conversation(self, conversation_id: int) -> Conversation | None:
         with self.session() as s:
-            return s.get(Conversation, conversation_id)
+            return self._reveal(s.get(Conversation, conversation_id))
 
     def save_context(self, conversation_id: int, context: dict[str, Any]) -> None:
         with self.session() as s, s.begin():

@@ -28,6 +28,8 @@ class User(Base):
     external_id: Mapped[str] = mapped_column(String(200), unique=True)  # "cli:alice", "slack:T1:U2"
     display_name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    notice_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # data-use notice shown
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # nothing of theirs is kept
 
     conversations: Mapped[list["Conversation"]] = relationship(back_populates="user")
 
@@ -196,3 +198,57 @@ class TopologyObservation(Base):
     nodes: Mapped[int] = mapped_column(Integer, default=0)
     edges: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class CommandRecord(Base):
+    """One command a user ran in a shell: recorded by the shell hook (`netcopilot init`) or
+    imported from a history file (`netcopilot history import`). Secrets are masked before a row
+    is written (netcopilot.history.secrets)."""
+
+    __tablename__ = "command_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(String(200), index=True)  # login name, or "cli:alice" style ids
+    host: Mapped[str] = mapped_column(String(255), default="")
+    session: Mapped[str] = mapped_column(String(100), default="", index=True)  # one shell session
+    command: Mapped[str] = mapped_column(Text)
+    cwd: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    exit_status: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(40), default="hook")  # hook:bash | import:zsh | ...
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """A key for the HTTP API (netcopilot.api.auth). Only a SHA-256 hash of the key is stored; the
+    prefix (the first characters, shown by `netcopilot apikey list`) finds the candidate rows."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the whole key
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)  # ask, suggest, ..., admin
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRecord(Base):
+    """A model decision that reached someone (an answer, a detection, a threat verdict): which
+    model version decided, a fingerprint of the input (not the input), the output and why."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)  # answer | detection | threat | next | ...
+    channel: Mapped[str] = mapped_column(String(40), default="")  # cli | slack | api
+    user: Mapped[str] = mapped_column(String(200), default="", index=True)
+    model_version: Mapped[str] = mapped_column(String(100), default="", index=True)
+    input_fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the input
+    output: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -103,13 +103,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that need trained models run last, the long lifecycle test first among them: with two
-    workers, one trains while the other runs everything that needs no models (stable sort, so
-    every xdist worker collects the same order)."""
+    """The long lifecycle test first (its worker starts training at once and then retrains), then
+    the tests that need no models (the other worker runs them meanwhile), then the rest. A stable
+    sort, so every xdist worker collects the same order."""
 
     def rank(item: pytest.Item) -> int:
-        if "models_dir" not in getattr(item, "fixturenames", ()):
+        if "test_lifecycle" in item.nodeid:
             return 0
-        return 1 if "test_lifecycle" in item.nodeid else 2
+        return 2 if "models_dir" in getattr(item, "fixturenames", ()) else 1
 
     items.sort(key=rank)

@@ -250,15 +250,13 @@ def test_to_kdd_columns_match_nsl_kdd():
     assert to_kdd(cap("synscan").connections.iloc[:0]).columns.tolist() == names
 
 
-def test_to_kdd_speed():
-    import time
+def test_to_kdd_on_many_connections():
+    """One KDD record per connection on a large input (its speed is measured by bench_pcap.py,
+    not asserted here: tests assert behaviour, never timings)."""
     base = cap("synscan").connections
     big = pd.concat([base] * 30, ignore_index=True)
     big["ts"] = big["ts"] + np.repeat(np.arange(30) * 30.0, len(base))
-    t = time.perf_counter()
-    k = to_kdd(big)
-    rate = len(big) / (time.perf_counter() - t)
-    assert len(k) == len(big) and rate >= 50_000, rate
+    assert len(to_kdd(big)) == len(big)
 
 
 # ------------------------------------------------------------------ synthetic rule checks

@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import http.server
 import json
+import shutil
 import socket
 import threading
 from pathlib import Path
@@ -97,6 +98,7 @@ def test_nothing_is_rerun_without_confirmation(tmp_path: Path, counting_server) 
     assert hits == ["/"] and "succeeded this time" in again["notes"][0]
 
 
+@pytest.mark.skipif(shutil.which("nc") is None, reason="needs nc (netcat)")
 def test_rerun_reads_the_real_error(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -73,6 +73,18 @@ def test_context_is_optional_and_used_when_present() -> None:
     assert model.stats.after_failure["ping -c 1 r1"]["ip link show"] == 2
 
 
+def test_interpolated_probability_follows_the_contexts_and_leaves_room_for_new_commands() -> None:
+    stats = CommandStats()
+    for cmd in ["git pull", "make", "git pull", "make", "git pull", "make", "ls", "git pull"]:
+        stats.update(cmd)
+    vocab = ["git pull", "make", "ls", "never run before"]
+    wb = [row[FEATURES.index("wb")] for row in stats.features(vocab, {})]
+    assert wb[1] > 0.5 > wb[0] and wb[1] > wb[2]  # "make" always followed "git pull"
+    assert 0.0 < wb[3] < wb[2] and sum(wb) <= 1.0  # an unseen command keeps a little mass
+    log_wb = [row[FEATURES.index("log_wb")] for row in stats.features(vocab, {})]
+    assert sorted(log_wb) == [log_wb[3], log_wb[2], log_wb[0], log_wb[1]] and all(0 <= v <= 1 for v in log_wb)
+
+
 def test_weights_are_checked_and_the_prior_is_shipped() -> None:
     prior = load_prior()
     assert prior.shape == (len(FEATURES),) and np.any(prior != 0)

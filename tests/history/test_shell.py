@@ -121,6 +121,27 @@ def test_unreachable_database_never_breaks_the_shell(tmp_path: Path) -> None:
     assert list(pending(spool_dir(home))) == []
 
 
+def _in_pty(argv: list[str], env: dict[str, str], cwd: Path):  # noqa: ANN202
+    """Start `argv` on a pty, as in a terminal: (pid, fd, read_until(token, seconds), seen())."""
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.chdir(cwd)
+        os.execvpe(argv[0], argv, env)
+    output = bytearray()
+
+    def read_until(token: bytes, seconds: float = 30.0) -> None:
+        deadline = time.monotonic() + seconds
+        while token not in output and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    output.extend(os.read(fd, 65536))
+                except OSError:
+                    return
+
+    return pid, fd, read_until, lambda: output.decode(errors="replace")
+
+
 def test_bash_hook_in_a_terminal_with_job_control(tmp_path: Path) -> None:
     """Through a pty (readline, job control): no job notices or errors from the background sync."""
     home = tmp_path / "home"
@@ -129,23 +150,7 @@ def test_bash_hook_in_a_terminal_with_job_control(tmp_path: Path) -> None:
     rc = tmp_path / "bashrc"
     rc.write_text(f"PS1='$ '\nsource {hook}\n")
     env = _shell_env(home, NETCOPILOT_DATABASE_URL=UNREACHABLE, TERM="dumb")
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.chdir(tmp_path)
-        os.execvpe("bash", ["bash", "--rcfile", str(rc), "-i"], env)
-    output = b""
-
-    def read_until(token: bytes, seconds: float = 30.0) -> None:
-        nonlocal output
-        deadline = time.monotonic() + seconds
-        while token not in output and time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if ready:
-                try:
-                    output += os.read(fd, 65536)
-                except OSError:
-                    return
-
+    pid, fd, read_until, seen = _in_pty(["bash", "--rcfile", str(rc), "-i"], env, tmp_path)
     for i, command in enumerate(["true", "false", "ls >/dev/null", "echo mark-$((40+2))"]):
         os.write(fd, command.encode() + b"\n")
         read_until(b"mark-42" if i == 3 else b"$ ", 30)
@@ -155,7 +160,7 @@ def test_bash_hook_in_a_terminal_with_job_control(tmp_path: Path) -> None:
     os.write(fd, b"exit\n")
     read_until(b"exit", 10)
     os.waitpid(pid, 0)
-    text = output.decode(errors="replace")
+    text = seen()
     assert "mark-42" in text and "end-2" in text
     for noise in ("Done", "Exit ", "[1]", "Traceback", "error", "netcopilot:"):
         assert noise not in text
@@ -200,10 +205,22 @@ def test_fish_hook(tmp_path: Path) -> None:  # pragma: no cover - fish is not on
     home = tmp_path / "home"
     hook = tmp_path / "hook.fish"
     hook.write_text(hook_script("fish", home, NETCOPILOT))
-    out = subprocess.run(["fish", "-i", "-C", f"source {hook}"], input="false\necho hi\nexit\n", capture_output=True,
-                         text=True, env=_shell_env(home), cwd=tmp_path, timeout=60)
-    assert "hi" in out.stdout
-    assert [(e.command, e.exit_status) for e in _spooled(home)] == [("false", 1), ("echo hi", 0)]
+    # fish emits fish_preexec/fish_postexec only for commands its interactive reader takes from a terminal
+    env = _shell_env(home, NETCOPILOT_DATABASE_URL=UNREACHABLE, TERM="dumb")
+    pid, fd, read_until, seen = _in_pty(["fish", "-i", "-C", f"source {hook}"], env, tmp_path)
+    read_until(b"# " if os.geteuid() == 0 else b"> ", 30)  # the first prompt: the hook is loaded
+    time.sleep(0.5)
+    for command, token in [("false", b"false"), ("cd /", b"cd /"), ("echo mark-(math 40 + 2)", b"mark-42")]:
+        os.write(fd, command.encode() + b"\n")
+        read_until(token, 30)
+        time.sleep(0.3)
+    os.write(fd, b"exit\n")
+    read_until(b"exit", 10)
+    os.waitpid(pid, 0)
+    assert "mark-42" in seen()
+    recorded = _spooled(home)
+    assert [(e.command, e.exit_status) for e in recorded][:3] == [("false", 1), ("cd /", 0), ("echo mark-(math 40 + 2)", 0)]
+    assert recorded[2].cwd == "/" and recorded[0].source == "hook:fish"
 
 
 def test_init_prints_each_hook_and_rejects_unknown_shells(tmp_path: Path) -> None:

@@ -1,13 +1,14 @@
 """Next-command prediction, learned online from one user's commands (and optionally the team's).
 
 `NextCommandModel` is a McFly-style learned ranker: `CommandStats` (nextcmd_features.py) proposes
-candidates and describes each by features (n-gram frequencies of orders 1..6, gapped and unordered
-contexts, recency windows, "what followed this last time", the longest earlier match of the recent
-sequence, the team's n-grams, and directory / hour / exit status when known); a linear scorer ranks
-them. The weights start from a prior learned on other users' histories (the shipped
-`nextcmd_weights.json`) and keep learning online, one pairwise logistic step per command: the command
-actually run is pushed above the few candidates that outranked it, which is what top-k accuracy needs.
-Everything is online: the prediction after command i uses only commands 1..i.
+candidates and describes each by features (n-gram frequencies of orders 1..6 and their interpolated
+(Witten-Bell) probability, gapped and unordered contexts, recency windows, "what followed this last
+time", the longest earlier match of the recent sequence, the team's n-grams, and directory / hour /
+exit status when known); a linear scorer ranks them. The weights start from a prior learned on other
+users' histories (the shipped `nextcmd_weights.json`) and keep learning online, one pairwise logistic
+step per command: the command actually run is pushed above the (up to `negatives`) candidates ranked
+highest, which is what top-k accuracy needs. Everything is online: the prediction after command i uses
+only commands 1..i.
 
 `NgramBlend` is the previous model (a fixed blend of n-gram orders); the benchmark keeps it as an
 ablation.
@@ -50,7 +51,7 @@ class NextCommandModel:
     """Online learned ranker; `update(cmd, ...)` after each command, `predict(k)` for the next."""
 
     def __init__(self, weights: Iterable[float] | None = None, team: TeamCounts | None = None,
-                 learning_rate: float = 0.02, negatives: int = 5):
+                 learning_rate: float = 0.02, negatives: int = 10):
         self.weights = np.array(list(weights) if weights is not None else load_prior(), dtype=float)
         if self.weights.shape != (len(FEATURES),):
             raise ValueError(f"weights must have {len(FEATURES)} values (one per feature), got {self.weights.shape}")

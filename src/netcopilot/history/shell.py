@@ -233,9 +233,11 @@ if status is-interactive; and not set -q __nc_hooked
         if string match -qr -- '^\s' $argv[1]; or test -z "$argv[1]"
             return $exit_status
         end
-        set -l now (date +%s)
+        set -l now_us (date +%s%6N)  # GNU date; elsewhere whole seconds (then commands of one second tie)
+        string match -qr -- '^[0-9]+$' $now_us; or set now_us (date +%s)000000
+        set -l now (string sub -e -6 -- $now_us)
         set -l duration_us (math -s0 "$CMD_DURATION * 1000")
-        set -l start_us (math -s0 "$now * 1000000 - $duration_us")
+        set -l start_us (math -s0 "$now_us - $duration_us")
         if not test -e $__nc_spool
             command sh -c 'umask 077; mkdir -p "$1" && : >>"$2"' sh $__nc_spool_dir $__nc_spool 2>/dev/null
         end
@@ -319,6 +321,7 @@ class SyncReport:
     busy: bool = False  # another sync holds the lock
     quarantine: Path | None = None
     problems: list[str] = field(default_factory=list)  # "file:line: why" for malformed lines
+    rejected: list[tuple[str, int, str, str]] = field(default_factory=list)  # file, line, masked raw line, why
 
 
 @dataclass
@@ -438,6 +441,7 @@ def sync_spool(folder: Path, save: Callable[[list[CommandEvent]], int]) -> SyncR
         report.files = len(batches)
         report.malformed = sum(len(b.bad) for b in batches)
         report.problems = [f"{b.path.name}:{n}: {why}" for b in batches for n, _, why in b.bad]
+        report.rejected = [(b.path.name, n, _masked_fields(raw), why) for b in batches for n, raw, why in b.bad]
     finally:
         os.close(fd)
     return report

@@ -11,7 +11,13 @@ from typing import Iterator
 
 import pytest
 
-from netcopilot.settings import Settings
+# One BLAS thread per test process (OpenBLAS reads this when numpy loads, after this line): `make
+# test` runs two workers on two cores, and a second OpenBLAS thread per worker only busy-waits for
+# the core the other worker is using (training's command ranker took 1.3-2.6 times as long with
+# it, for the same weights).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from netcopilot.settings import Settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("NETCOPILOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

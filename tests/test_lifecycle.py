@@ -1,6 +1,6 @@
 """The model lifecycle end to end on the local PostgreSQL: train -> register -> serve -> feedback
 -> retrain -> the gate rejects -> promote by hand -> rollback. Real training, real MLflow
-registry, the real API on loopback; about two minutes, most of it the retraining."""
+registry, the real API on loopback; most of the time is the retraining."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def test_train_register_serve_feedback_retrain_gate_rollback(models_dir: Path, p
     report = retrain(settings, store, tolerance=-1.0, spacy_epochs=2)  # fewer epochs: the gate is what is tested
     assert report.added >= 2 and (learned_dir(settings) / "wifi.txt").exists()
     assert report.train is not None and not report.promoted
+    assert report.train.encoded == report.added  # every other text's vector came from production's bundle
     assert report.train.decision.reasons[0].startswith("production re-measured on the same")
     assert any("worse by" in reason for reason in report.train.decision.reasons)
     assert artifacts.current_version(models) == production.label  # a rejected candidate never serves

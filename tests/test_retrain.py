@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from netcopilot.embeddings import DIM, VectorCache
 from netcopilot.nlu.data import load_definitions, load_intents, read_lines
 from netcopilot.retrain import collect, fold_in, learned_dir, merged_intents
 from netcopilot.settings import Settings
@@ -57,3 +60,38 @@ def test_fold_in_keeps_held_out_clean_and_never_adds_twice(tmp_path: Path) -> No
     data = load_intents(merged)  # the loader's own leak check passes
     assert ("my new phrasing about dns lookups failing on the lab box", "dns") in data.train
     assert len(data.test) == len(load_intents(REPO / "intents").test)
+
+
+class CountingEncoder:
+    """Stands in for the ONNX encoder: a vector per text, and a record of what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.asked += texts
+        return np.array([np.full(DIM, len(t), dtype=np.float32) for t in texts])
+
+
+def test_a_retrain_reuses_production_vectors_only_from_the_same_encoder(tmp_path: Path) -> None:
+    encoder = CountingEncoder()
+    production = VectorCache(encoder="onnx-a")
+    production.vectors(encoder, ["ping the gateway", "dig for mx records"])
+    production.save(tmp_path / "vectors.npz")
+    saved = VectorCache.load(tmp_path / "vectors.npz")
+    assert saved.encoder == "onnx-a"
+
+    encoder.asked.clear()
+    retrain = VectorCache(encoder="onnx-a")
+    assert retrain.reuse(saved)
+    vectors = retrain.vectors(encoder, ["dig for mx records", "a new phrasing"])
+    assert encoder.asked == ["a new phrasing"] and retrain.misses == 1
+    assert np.array_equal(vectors[0], production.vectors(encoder, ["dig for mx records"])[0])
+    retrain.save(tmp_path / "retrain.npz")  # only what this run asked for, as a cache built from scratch
+    assert len(np.load(tmp_path / "retrain.npz")["keys"]) == 2
+
+    encoder.asked.clear()
+    other = VectorCache(encoder="onnx-b")  # re-exported encoder: its vectors may differ, encode again
+    assert not other.reuse(saved)
+    other.vectors(encoder, ["dig for mx records"])
+    assert encoder.asked == ["dig for mx records"]

@@ -119,6 +119,10 @@ class Encoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Idle pool threads sleep rather than spin: when the cores are shared (two test workers,
+        # training beside the API server) spinning threads take the time the others need and
+        # encoding takes up to twice as long. The vectors are the same either way.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
@@ -130,6 +134,11 @@ class Encoder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self.version = f"{ENCODER_NAME}@{self.info['source_sha256'][:12]}"
+
+    @property
+    def fingerprint(self) -> str:
+        """The ONNX graph's sha256: vectors one Encoder computed hold for another with the same."""
+        return str(self.info["onnx_sha256"])
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
@@ -169,16 +178,32 @@ def text_key(text: str) -> str:
 
 class VectorCache:
     """Embeddings of known texts (catalog examples, runbook passages), saved with the models so
-    loading does not re-encode them; texts added since training are encoded on first use."""
+    loading does not re-encode them; texts added since training are encoded on first use.
+    `encoder` is the fingerprint of the Encoder that computed the rows ("" when unknown)."""
 
-    def __init__(self, keys: Sequence[str] = (), vectors: np.ndarray | None = None):
+    def __init__(self, keys: Sequence[str] = (), vectors: np.ndarray | None = None, encoder: str = ""):
         self._rows: dict[str, np.ndarray] = {}
         if vectors is not None:
             self._rows = {k: v for k, v in zip(keys, vectors)}
+        self.encoder = encoder
         self.misses = 0
+        self._earlier: dict[str, np.ndarray] = {}
+
+    def reuse(self, earlier: "VectorCache") -> bool:
+        """Take the vectors of texts asked for from now on from `earlier` (say, production's cache)
+        instead of encoding them again, if the same ONNX graph computed both; retraining then
+        encodes only new phrasings. Only texts asked for are kept, so `save` writes what a cache
+        built from scratch would."""
+        if not self.encoder or earlier.encoder != self.encoder:
+            return False
+        self._earlier = earlier._rows
+        return True
 
     def vectors(self, encoder: "Encoder", texts: Sequence[str]) -> np.ndarray:
         keys = [text_key(t) for t in texts]
+        for key in keys:
+            if key not in self._rows and key in self._earlier:
+                self._rows[key] = self._earlier[key]
         missing = [t for t, k in zip(texts, keys) if k not in self._rows]
         if missing:
             self.misses += len(missing)
@@ -191,9 +216,10 @@ class VectorCache:
     def save(self, path: Path) -> None:
         keys = sorted(self._rows)
         matrix = np.stack([self._rows[k] for k in keys]) if keys else np.zeros((0, DIM), np.float32)
-        np.savez(path, keys=np.array(keys), vectors=matrix)
+        np.savez(path, keys=np.array(keys), vectors=matrix, encoder=np.array(self.encoder))
 
     @classmethod
     def load(cls, path: Path) -> "VectorCache":
         data = np.load(path, allow_pickle=False)
-        return cls([str(k) for k in data["keys"]], data["vectors"])
+        encoder = str(data["encoder"]) if "encoder" in data.files else ""
+        return cls([str(k) for k in data["keys"]], data["vectors"], encoder)

@@ -5,7 +5,8 @@
    temperature on the other 20%, then retrain the members on all of `intents/train`.
 3. Evaluate on `intents/test` (never used above) and record the metrics.
 4. Embed the catalog's example requests and the runbooks; learn the command ranker's weights
-   from the catalog's examples (leave-one-out).
+   from the catalog's examples (leave-one-out). Texts production's bundle already embedded with
+   the same ONNX encoder take their vectors from it, so a retrain encodes only what is new.
 5. Write a new version directory with a manifest and a model card and register it
    (`netcopilot.registry`); it becomes current only if it passes the gate: on the held-out
    phrasings, with production re-measured on the same ones, accuracy and macro-F1 must not drop
@@ -66,6 +67,7 @@ class TrainReport:
     decision: Decision
     registered: Version
     others: list[tuple[Version, Decision]]
+    encoded: int = 0  # texts the encoder ran on; the others' vectors came from production's bundle
 
     @property
     def promoted(self) -> bool:
@@ -77,6 +79,17 @@ def ensure_encoder(models_dir: Path, rebuild: bool = False) -> Path:
     if rebuild or not (target / "encoder.json").exists():
         export_encoder(target)
     return target
+
+
+def production_vectors(models_dir: Path) -> VectorCache | None:
+    """The vectors production's bundle saved (its files checked against the manifest), so that a
+    retrain encodes only the texts production never saw; None without a usable production bundle."""
+    try:
+        bundle = artifacts.current_dir(models_dir)
+        artifacts.read_manifest(bundle)
+        return VectorCache.load(bundle / "vectors.npz")
+    except (NetcopilotError, OSError, ValueError, KeyError):
+        return None
 
 
 def classification_metrics(gold: list[str], proba: np.ndarray, classes: list[str], threshold: float) -> dict:
@@ -254,7 +267,10 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
 
     progress("Exporting the MiniLM sentence encoder to ONNX (once)", 1, STEPS)
     encoder = Encoder(ensure_encoder(models_dir, rebuild_encoder), threads=settings.threads)
-    cache = VectorCache()
+    cache = VectorCache(encoder=encoder.fingerprint)
+    earlier = production_vectors(models_dir)
+    if earlier is not None:
+        cache.reuse(earlier)
 
     def embed(texts: list[str]) -> np.ndarray:
         return cache.vectors(encoder, texts)
@@ -321,7 +337,7 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
     others = sync_sources(registry, settings, tolerance)
     progress("Done", STEPS, STEPS)
     seconds = (datetime.now(timezone.utc) - started).total_seconds()
-    return TrainReport(version, bundle, manifest["metrics"], seconds, decision, registered, others)
+    return TrainReport(version, bundle, manifest["metrics"], seconds, decision, registered, others, cache.misses)
 
 
 def train_threats(settings: Settings, data_path: Path, progress: Callable[[str], None] | None = None,

@@ -20,14 +20,26 @@ def fingerprint(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 
-def record(store: Store, kind: str, input_value: Any, output: dict[str, Any], *, model_version: str = "",
-           channel: str = "", user: str = "", explanation: dict[str, Any] | None = None) -> int:
+def entry(kind: str, input_value: Any, output: dict[str, Any], *, model_version: str = "", channel: str = "",
+          user: str = "", explanation: dict[str, Any] | None = None) -> AuditRecord:
+    """An audit row not yet written: `save` writes it on its own, `Store.record_exchange` in the
+    transaction that stores the answer it is about."""
+    return AuditRecord(kind=kind[:30], channel=channel[:40], user=user[:200], model_version=model_version[:100],
+                       input_fingerprint=fingerprint(input_value), output=output, explanation=explanation or {})
+
+
+def save(store: Store, row: AuditRecord) -> int:
+    """Write one audit row in a transaction of its own; returns its id."""
     with store.session() as s, s.begin():
-        row = AuditRecord(kind=kind[:30], channel=channel[:40], user=user[:200], model_version=model_version[:100],
-                          input_fingerprint=fingerprint(input_value), output=output, explanation=explanation or {})
         s.add(row)
         s.flush()
         return row.id
+
+
+def record(store: Store, kind: str, input_value: Any, output: dict[str, Any], *, model_version: str = "",
+           channel: str = "", user: str = "", explanation: dict[str, Any] | None = None) -> int:
+    return save(store, entry(kind, input_value, output, model_version=model_version, channel=channel, user=user,
+                             explanation=explanation))
 
 
 def query(store: Store, kind: str | None = None, user: str | None = None, since: datetime | None = None,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text, update
 
 from netcopilot import audit
-from netcopilot.privacy.people import export_user, first_contact, opted_out, set_opt_out
+from netcopilot.privacy.people import export_user, first_contact, set_opt_out
 from netcopilot.privacy.pseudonymize import Pseudonymizer
 from netcopilot.privacy.retention import parse_age, purge
 from netcopilot.store.db import Store
@@ -92,12 +92,14 @@ def test_opt_out_deletes_and_export_returns_what_is_stored(store_url: str) -> No
     exported = export_user(store, "slack:T1:U9")
     assert exported["found"] and exported["conversations"][0]["messages"][0]["text"] == "is web01 up?"
     assert exported["feedback"][0]["kind"] == "reply"
-    assert first_contact(store, "slack:T1:U9") and not first_contact(store, "slack:T1:U9")
+    before = store.user("slack:T1:U9")
+    assert first_contact(store, before) and not first_contact(store, store.user("slack:T1:U9"))
+    assert not first_contact(store, before)  # read before another answer showed the notice: shown once
     set_opt_out(store, "slack:T1:U9")
-    assert opted_out(store, "slack:T1:U9")
+    assert store.user("slack:T1:U9").opted_out_at is not None
     assert export_user(store, "slack:T1:U9")["conversations"] == []
     set_opt_out(store, "slack:T1:U9", False)
-    assert not opted_out(store, "slack:T1:U9")
+    assert store.user("slack:T1:U9").opted_out_at is None
     store.close()
 
 

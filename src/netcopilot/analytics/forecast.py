@@ -53,10 +53,9 @@ from typing import Any
 import numpy as np
 
 from netcopilot.analytics.series import Series
+from netcopilot.durations import DAY, FORM, UNIT, WEEK, DurationError, parse_duration
 from netcopilot.errors import InputError
 
-DAY = 86400
-WEEK = 7 * DAY
 _MIN_MODEL_POINTS = 12  # below this: random walk with drift
 
 
@@ -750,29 +749,20 @@ class Forecaster:
 # --------------------------------------------------------------------------------------------------
 # parsing user input
 
-_HORIZON_UNITS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": DAY, "day": DAY, "days": DAY,
-    "w": WEEK, "wk": WEEK, "wks": WEEK, "week": WEEK, "weeks": WEEK,
-}
-
-
 def parse_horizon(text: str) -> np.timedelta64:
     """"7d", "12h", "2w", "90m" (m = minutes), "30s", "1.5d", "3 days" -> numpy timedelta64[s].
 
     At most 10 years; months and years are not accepted (ambiguous lengths)."""
     if not isinstance(text, str):
         raise InputError(f"a horizon is text like '7d', '12h', '2w' or '90m', not {text!r}")
-    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]+)\s*", text)
-    if not m:
-        raise InputError(f"cannot read the horizon {text!r}: use a number and a unit, like 7d, 12h, 2w or 90m")
-    unit = m.group(2)
-    size = None if unit == "M" else _HORIZON_UNITS.get(unit.lower())  # "M" would be months
-    if size is None:
-        raise InputError(f"unknown time unit {unit!r} in {text!r}: use s, m (minutes), h, d or w")
-    seconds = float(m.group(1)) * size
+    try:
+        seconds = parse_duration(text).total_seconds()
+    except DurationError as exc:
+        if exc.problem == FORM:
+            raise InputError(f"cannot read the horizon {text!r}: use a number and a unit, like 7d, 12h, 2w or 90m") from None
+        if exc.problem == UNIT:
+            raise InputError(f"unknown time unit {exc.unit!r} in {text!r}: use s, m (minutes), h, d or w") from None
+        seconds = math.inf  # TOO_LONG: beyond any timedelta, so beyond 10 years too
     if seconds < 1:
         raise InputError(f"the horizon {text!r} must be at least one second")
     if seconds > 10 * 366 * DAY:

@@ -29,7 +29,7 @@ from netcopilot.knowledge import Knowledge, load_knowledge, load_labelled_reques
 from netcopilot.monitoring.ab import assignment
 from netcopilot.nlu.entities import Entity
 from netcopilot.nlu.intents import IntentClassifier
-from netcopilot.privacy.people import first_contact, opted_out
+from netcopilot.privacy.people import first_contact
 from netcopilot.privacy.policy import notice as data_use_notice
 from netcopilot.recommend import bandit as learned
 from netcopilot.recommend.lexical import LexicalIndex, texts_fingerprint
@@ -39,6 +39,7 @@ from netcopilot.recommend.slots import slot_values
 from netcopilot.retrieval.runbook_index import SessionIndex, build_runbook_index
 from netcopilot.settings import Settings
 from netcopilot.store.db import Store
+from netcopilot.store.models import AuditRecord, User
 
 MAX_CHARS = 2000
 RUNBOOK_MIN_SIMILARITY = 0.40  # below this (after the intent boost) a runbook is shown but its causes/fixes are not used
@@ -134,26 +135,31 @@ class Assistant:
     def answer(self, request: Request) -> Answer:
         """Answer one message. Thread-safe: front ends may call it from worker threads.
 
-        A person who opted out is answered but nothing of theirs is stored. An answer that is
-        stored also gets the one-time data-use notice, the user's shell habit ("after X you
-        usually run Y") and an audit record."""
+        A person who opted out is answered but nothing of theirs is stored. An answer to a
+        recorded request also gets an audit record (in the transaction that stores it, when it is
+        stored), the user's shell habit ("after X you usually run Y") and, at their first
+        contact, the data-use notice."""
         with self._lock:
-            stored = request.record
-            if stored and opted_out(self.store, request.user):
+            if not request.record:
+                return self._answer(request)
+            person = self._person(request.user)
+            if person.opted_out_at is not None:
                 request = replace(request, record=False)
             answer = self._answer(request)
-            if stored:
-                self._around(request, answer)
+            if answer.answer_id is None:  # reached the person without being stored (opted out, or empty)
+                audit.save(self.store, self._audit_row(request, answer, None))
+            if request.record and first_contact(self.store, person):
+                answer.notice = data_use_notice(self.settings, self.store.pseudonymizer is not None)
+            habit = habit_for(self.store, request.user) if request.channel == "cli" else None
+            if habit is not None:
+                answer.notes.append(habit.sentence())
             return answer
 
-    def _around(self, request: Request, answer: Answer) -> None:
-        if request.record and first_contact(self.store, request.user):
-            answer.notice = data_use_notice(self.settings, self.store.pseudonymizer is not None)
-        habit = habit_for(self.store, request.user) if request.channel == "cli" else None
-        if habit is not None:
-            answer.notes.append(habit.sentence())
-        audit.record(self.store, "answer", request.text, {
-            "intent": answer.intent, "confidence": round(answer.confidence, 4), "answer_id": answer.answer_id,
+    @staticmethod
+    def _audit_row(request: Request, answer: Answer, answer_id: int | None) -> AuditRecord:
+        """What the audit trail keeps of an answer: the decision and why, not the question."""
+        return audit.entry("answer", request.text, {
+            "intent": answer.intent, "confidence": round(answer.confidence, 4), "answer_id": answer_id,
             "commands": [c["id"] for c in answer.commands], "clarify": answer.clarify is not None,
         }, model_version=str(answer.model_versions.get("models", "")), channel=request.channel, user=request.user,
             explanation={k: answer.explanation.get(k) for k in ("members", "weights", "bandit") if k in answer.explanation})
@@ -261,8 +267,9 @@ class Assistant:
                 "entities": [e.to_dict() for e in all_entities],
                 "clarify": clarify is not None,
             }
-            answer.answer_id = self.store.record_exchange(conv_id, text, answer.to_dict(explain=True), self._reply_text(answer),
-                                                          answer.latency_ms, context=context)
+            answer.answer_id = self.store.record_exchange(
+                conv_id, text, answer.to_dict(explain=True), self._reply_text(answer), answer.latency_ms, context=context,
+                audit_row=lambda answer_id: self._audit_row(request, answer, answer_id))
             answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
@@ -290,7 +297,7 @@ class Assistant:
         """Record a satisfaction signal (value -1..1) from `user` on an answer; None (nothing
         kept) when that person opted out."""
         with self._lock:
-            if opted_out(self.store, user):
+            if self._person(user).opted_out_at is not None:
                 return None
             self._protect(text)
             feedback_id = self.store.add_feedback(answer_id, self.user_id(user), kind, value, text, score, source)
@@ -301,7 +308,7 @@ class Assistant:
         """Record the sentiment of a reply in a conversation as feedback, without answering it
         (a thread reply such as "thanks, that fixed it")."""
         with self._lock:
-            if opted_out(self.store, request.user):
+            if self._person(request.user).opted_out_at is not None:
                 return None
             text, _ = sanitize(request.text)
             conv_id, context = self._conversation(request)
@@ -354,6 +361,13 @@ class Assistant:
             self.step_order = StepOrderModel().fit(episodes_from_store(self.store))
 
     # --- parts ---------------------------------------------------------------------------------
+
+    def _person(self, external_id: str) -> User:
+        """The person's row, read on every call: one query gives their id and privacy flags, and an
+        opt-out made elsewhere (`netcopilot privacy optout`, another replica) counts at once."""
+        person = self.store.user(external_id)
+        self._users[external_id] = person.id
+        return person
 
     def user_id(self, external_id: str) -> int:
         if external_id not in self._users:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from netcopilot.durations import HOUR, positive_duration
 from netcopilot.errors import InputError
-
-_SINCE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.I)
 
 
 def parse_since(text: str) -> timedelta:
-    """'30d', '12w', '48h' -> timedelta."""
-    m = _SINCE.match(text or "")
-    if not m or int(m.group(1)) == 0:
+    """'30d', '12w', '48h' (also '1.5d', '3 days') -> a positive timedelta, hours at the finest."""
+    since = positive_duration(text, smallest=HOUR)
+    if since is None:
         raise InputError(f"--since {text!r}: expected a number and h, d or w, e.g. 30d")
-    amount, unit = int(m.group(1)), m.group(2).lower()
-    return timedelta(hours=amount) if unit == "h" else timedelta(days=amount * (7 if unit == "w" else 1))
+    return since
 
 
 def _summary(values: list[float]) -> dict[str, Any]:

@@ -8,8 +8,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from netcopilot.history.records import CommandEvent, events_for
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
+
+from netcopilot.history.records import CommandEvent
 from netcopilot.store.db import Store
+from netcopilot.store.models import CommandRecord
 
 RECENT = timedelta(minutes=30)  # only a command run this recently is "what you just did"
 
@@ -34,25 +38,46 @@ def usual_next(events: list[CommandEvent], min_times: int = 2, min_share: float 
     if len(events) < 2:
         return None
     last = events[-1].command
-    followers = Counter(b.command for a, b in zip(events, events[1:]) if a.command == last and b.command != last)
-    if not followers:
+    return _habit(last, [b.command for a, b in zip(events, events[1:]) if a.command == last], min_times, min_share)
+
+
+def _habit(last: str, followers: list[str], min_times: int = 2, min_share: float = 0.5) -> Habit | None:
+    """The habit in what followed `last` each time it was run (oldest first: ties go to the
+    follower seen first), if one follower is both frequent and the majority."""
+    counts = Counter(command for command in followers if command != last)
+    if not counts:
         return None
-    usual, times = followers.most_common(1)[0]
-    of = sum(followers.values())
+    usual, times = counts.most_common(1)[0]
+    of = sum(counts.values())
     if times < min_times or times / of < min_share:
         return None
     return Habit(last, usual, times, of)
 
 
 def habit_for(store: Store, user_key: str, window: int = 2000, now: datetime | None = None) -> Habit | None:
-    """The habit that applies right now: the user's last command was recent and has a usual follower."""
+    """The habit that applies right now: the user's last command was recent and has a usual follower
+    among their newest `window` commands. Called on every CLI answer, so it reads the last command
+    and then only the commands that directly followed an earlier run of it, never the window."""
     login = history_user(user_key)
     if not login:
         return None
-    events = events_for(store, user=login, limit=window)
-    if not events or events[-1].started_at is None:
-        return None
-    when = events[-1].started_at if events[-1].started_at.tzinfo else events[-1].started_at.replace(tzinfo=timezone.utc)
-    if (now or datetime.now(timezone.utc)) - when > RECENT:
-        return None
-    return usual_next(events)
+    with store.session() as s:
+        newest = s.execute(select(CommandRecord.command, CommandRecord.started_at).where(CommandRecord.user == login)
+                           .order_by(CommandRecord.id.desc()).limit(1)).first()
+        if newest is None or newest.started_at is None:
+            return None
+        when = newest.started_at if newest.started_at.tzinfo else newest.started_at.replace(tzinfo=timezone.utc)
+        if (now or datetime.now(timezone.utc)) - when > RECENT:
+            return None
+        return _habit(newest.command, list(s.scalars(_followers(login, newest.command, window))))
+
+
+def _followers(login: str, command: str, window: int) -> Select:
+    """The command run right after each run of `command`, oldest first, within the user's newest
+    `window` commands (a follower is newer than the run it follows, so inside the window too)."""
+    run, later, edge = aliased(CommandRecord), aliased(CommandRecord), aliased(CommandRecord)
+    first = (select(edge.id).where(edge.user == login).order_by(edge.id.desc())
+             .offset(window - 1).limit(1).scalar_subquery())
+    follower = select(func.min(later.id)).where(later.user == login, later.id > run.id).scalar_subquery()
+    runs = select(follower).where(run.user == login, run.command == command, run.id >= func.coalesce(first, 0))
+    return select(CommandRecord.command).where(CommandRecord.id.in_(runs)).order_by(CommandRecord.id)

@@ -14,6 +14,7 @@ name and the answer falls inside the experiment's run.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -53,9 +54,31 @@ def _path(home: Path) -> Path:
 
 
 def load_experiments(home: Path) -> dict[str, dict[str, Any]]:
-    path = _path(home)
-    if not path.exists():
+    """The experiments in <home>/experiments.json ({} without the file): a copy the caller may
+    change and `_save`."""
+    return copy.deepcopy(_experiments(_path(home)))
+
+
+# (path) -> ((mtime_ns, size), the parsed experiments): assignment() runs on every answer
+_parsed: dict[Path, tuple[tuple[int, int], dict[str, dict[str, Any]]]] = {}
+
+
+def _experiments(path: Path) -> dict[str, dict[str, Any]]:
+    """The parsed file, read again only when its modification time or size changed (another
+    process ran `netcopilot ab start` or `stop`). Shared: read it, never change it."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        _parsed.pop(path, None)
         return {}
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _parsed.get(path)
+    if cached is None or cached[0] != stamp:
+        cached = _parsed[path] = (stamp, _read(path))
+    return cached[1]
+
+
+def _read(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -76,6 +99,7 @@ def _save(home: Path, experiments: dict[str, dict[str, Any]]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"experiments": experiments}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+    _parsed.pop(path, None)  # even a rewrite within one clock tick and of the same size is seen
 
 
 def parse_variants(variants: str, weights: str | None) -> tuple[list[str], list[float]]:
@@ -128,7 +152,7 @@ def get(home: Path, name: str) -> dict[str, Any]:
 
 def assignment(settings: Any, user_id: str) -> dict[str, str] | None:
     """{"experiment", "variant"} of the running experiment for this user, or None."""
-    for name, exp in load_experiments(Path(settings.home)).items():
+    for name, exp in _experiments(_path(settings.home)).items():
         if exp.get("status") == "running":
             return {"experiment": name, "variant": variant_for(user_id, name, exp["variants"], exp.get("weights"))}
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from netcopilot.store.db import Store
 from netcopilot.store.models import Answer, Conversation, Feedback, Message, User, utcnow
@@ -29,19 +29,16 @@ def set_opt_out(store: Store, external_id: str, out: bool = True) -> None:
             s.execute(delete(Conversation).where(Conversation.user_id == user.id))
 
 
-def opted_out(store: Store, external_id: str) -> bool:
-    with store.session() as s:
-        return s.scalar(select(User.opted_out_at).where(User.external_id == external_id)) is not None
-
-
-def first_contact(store: Store, external_id: str) -> bool:
-    """True exactly once per person: the moment to show the data-use notice."""
+def first_contact(store: Store, person: User) -> bool:
+    """True exactly once per person: the moment to show the data-use notice. `person` is their row
+    as just fetched (`Store.user`, which also carries `opted_out_at`): once the notice was shown
+    this costs no query, and before that one conditional UPDATE, which only one of two racing
+    answers wins."""
+    if person.notice_at is not None:
+        return False
     with store.session() as s, s.begin():
-        user = _user(s, external_id)
-        if user.notice_at is not None:
-            return False
-        user.notice_at = utcnow()
-        return True
+        claimed = s.execute(update(User).where(User.id == person.id, User.notice_at.is_(None)).values(notice_at=utcnow()))
+        return claimed.rowcount == 1
 
 
 def export_user(store: Store, external_id: str) -> dict[str, Any]:

@@ -203,7 +203,7 @@ def slack(
 
 
 from netcopilot.frontends import (  # noqa: E402 - cheap to import
-    api_cli, commands_cli, fix_cli, history_cli, models_cli, monitor_cli, privacy_cli, timing_cli,
+    api_cli, commands_cli, fix_cli, history_cli, models_cli, monitor_cli, pipeline_cli, privacy_cli, timing_cli,
 )
 from netcopilot.frontends.topology_cli import topology_app  # noqa: E402 - sub-app, cheap to import
 
@@ -216,6 +216,7 @@ privacy_cli.register(app)  # privacy policy/purge/export/optout, audit
 monitor_cli.register(app)  # monitor, ab start/stop/list/report
 models_cli.register(app)  # models list/show/promote/rollback, retrain
 api_cli.register(app)  # serve, apikey create/list/revoke
+pipeline_cli.register(app)  # ingest, quarantine list/drop, features list/build
 
 report_app = typer.Typer(help="Reports over what the team asked and how satisfied they were.", no_args_is_help=True)
 app.add_typer(report_app, name="report")

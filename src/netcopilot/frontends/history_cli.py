@@ -44,6 +44,31 @@ def _save(settings, events) -> int:  # noqa: ANN001
         store.close()
 
 
+def _quarantine_in_store(settings, rejected: list[tuple[str, int, str, str]]) -> str:  # noqa: ANN001
+    """Also list malformed spool lines in the store's quarantine (`netcopilot quarantine list`);
+    the spool's own quarantine file keeps them when the database is down."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from netcopilot.pipeline import quarantine
+    from netcopilot.pipeline.schema import Rejection
+    from netcopilot.store.db import StoreError
+
+    batch = "spool-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    try:
+        store = _store(settings)
+        try:
+            with store.session() as s, s.begin():
+                for name, line, raw, why in rejected:
+                    quarantine.add(s, "spool", batch, f"spool:{name}", [Rejection(line, "", why, raw)])
+        finally:
+            store.close()
+    except (SQLAlchemyError, StoreError):
+        return ""
+    return " and the store's quarantine"
+
+
 def init(
     shell: str = typer.Argument(..., help="bash, zsh or fish."),
     sync_every: int = typer.Option(25, "--sync-every", min=1, max=100_000, help="Sync after this many commands."),
@@ -74,7 +99,7 @@ def sync(quiet: bool = typer.Option(False, "--quiet", help="Print nothing unless
     if report.malformed:
         shown = "; ".join(report.problems[:3]) + ("; ..." if len(report.problems) > 3 else "")
         typer.echo(f"netcopilot history sync: {report.malformed} malformed spool line(s) moved to "
-                   f"{report.quarantine}: {shown}", err=True)
+                   f"{report.quarantine}{_quarantine_in_store(settings, report.rejected)}: {shown}", err=True)
     if quiet:
         return
     if report.busy:
@@ -95,10 +120,12 @@ def import_history(
     fmt: str = typer.Option("auto", "--format", help="auto, bash, zsh, fish or plain."),
     user: Optional[str] = typer.Option(None, "--user", help="Whose commands these are (default: you)."),
     host: Optional[str] = typer.Option(None, "--host", help="Where they ran (default: this host)."),
+    force: bool = typer.Option(False, "--force", help="Import the file even if the same content was imported before."),
 ) -> None:
     """Import an existing shell history, all or nothing: a malformed file is reported with its
     line and nothing is stored. Passwords, tokens and keys are masked; commands starting with a
-    space and empty ones are skipped."""
+    space and empty ones are skipped. The same file twice is noticed and not stored twice
+    (`netcopilot ingested` lists what was imported)."""
     import getpass
     import socket
 
@@ -115,9 +142,39 @@ def import_history(
             result = read_history(path, fmt, who, where, progress=lambda done: bar.update(task, completed=done))
     else:
         result = read_history(path, fmt, who, where)
-    stored = _save(settings, result.events)
+    already, stored = _save_import(settings, path, result.events, force)
+    if already:
+        typer.echo(f"{path}: {already}", err=True)
+        return
     typer.echo(f"imported {stored} command(s) from {path} (format {result.format}); "
                f"{result.skipped} skipped, {result.masked} secret(s) masked", err=True)
+
+
+def _save_import(settings, path: Path, events: list, force: bool) -> tuple[str | None, int]:  # noqa: ANN001
+    """Store an import and its lineage record in one transaction, unless the same content was
+    imported before: (what happened before, or None; how many commands were stored)."""
+    import hashlib
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from netcopilot.history.records import insert_events
+    from netcopilot.pipeline import lineage
+    from netcopilot.store.db import StoreError
+
+    batch = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    store = _store(settings)
+    try:
+        with store.session() as s, s.begin():
+            already = lineage.earlier(s, "history", batch, force)
+            if already:
+                return already, 0
+            stored = insert_events(s, events)
+            lineage.record(s, "history", batch, str(path), len(events), stored, 0)
+            return None, stored
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot store the commands: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    finally:
+        store.close()
 
 
 @history_app.command("list", epilog="Examples:\n\n  netcopilot history list --limit 20\n\n  netcopilot history list --failed --json")

@@ -75,11 +75,11 @@ def register(app: typer.Typer) -> None:
         store = Store(settings.database_url)
         try:
             rows = load_rows(store, now - period)
+            embed, training_texts = _embedder(settings, store) if embeddings else (None, [])
+            report = monitoring.build(rows, now - period, width, settings.clarify_below, monitoring.load_reference(settings),
+                                      min_sample=min_sample, now=now, embed=embed, training_texts=training_texts)
         finally:
             store.close()
-        embed, training_texts = _embedder(settings) if embeddings else (None, [])
-        report = monitoring.build(rows, now - period, width, settings.clarify_below, monitoring.load_reference(settings),
-                                  min_sample=min_sample, now=now, embed=embed, training_texts=training_texts)
         thresholds = alerting.Thresholds(max_psi, max_training_psi, min_accuracy, max_low_confidence, max_p95_ms, min_sample)
         fired = alerting.evaluate(report, thresholds)
         report["alerts"] = [a.to_dict() for a in fired]
@@ -98,16 +98,23 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
 
-def _embedder(settings: Any) -> tuple[Any, list[str]]:
-    """The bundle's encoder and cached training vectors, so only recent questions are encoded."""
+def _embedder(settings: Any, store: Any) -> tuple[Any, list[str]]:
+    """Question vectors for the drift check: the training phrasings' from the bundle's vector
+    cache, stored questions' from the feature store (so each question is encoded once, ever)."""
     from netcopilot import artifacts
     from netcopilot.embeddings import Encoder, VectorCache
     from netcopilot.nlu.data import load_intents
+    from netcopilot.pipeline.feature_store import FeatureStore
 
     encoder = Encoder(artifacts.encoder_dir(settings.models_dir), threads=settings.threads)
     cache = VectorCache.load(artifacts.current_dir(settings.models_dir) / "vectors.npz")
+    features = FeatureStore(store)
     texts = [text for text, _ in load_intents(settings.intents_dir).train]
-    return (lambda batch: cache.vectors(encoder, batch)), texts
+
+    def embed(batch: list[str]) -> Any:
+        return cache.vectors(encoder, batch) if batch == texts else features.question_vectors(encoder, batch)
+
+    return embed, texts
 
 
 def _render_monitor(report: dict[str, Any], since: str, console: Console) -> None:

@@ -46,12 +46,17 @@ class CommandEvent:
 
 
 def save_events(store: Store, events: Iterable[CommandEvent]) -> int:
-    """Write events in one transaction (all or nothing); returns how many were written.
-    One Core executemany INSERT rather than ORM objects: imports write 10^5 rows at a time."""
+    """Write events in one transaction (all or nothing); returns how many were written."""
+    with store.engine.begin() as connection:
+        return insert_events(connection, events)
+
+
+def insert_events(connection: Any, events: Iterable[CommandEvent]) -> int:
+    """Write events inside the caller's transaction (a Connection or a Session). One Core
+    executemany INSERT rather than ORM objects: imports write 10^5 rows at a time."""
     rows = [dict(e.__dict__) for e in events]
     if rows:
-        with store.engine.begin() as connection:
-            connection.execute(CommandRecord.__table__.insert(), rows)
+        connection.execute(CommandRecord.__table__.insert(), rows)
     return len(rows)
 
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from netcopilot.privacy.pseudonymize import Pseudonymizer, entity_literals
 from netcopilot.store.models import (
-    Answer, AuditRecord, CommandRecord, Conversation, Feedback, Message, SessionVector, SuggestedCommand,
+    Answer, AuditRecord, CommandRecord, Conversation, Feedback, Message, QuarantinedRecord, SessionVector,
+    SuggestedCommand,
 )
 
 TEXT_COLUMNS: dict[type, tuple[str, ...]] = {
@@ -28,6 +29,7 @@ TEXT_COLUMNS: dict[type, tuple[str, ...]] = {
     SessionVector: ("text",),
     CommandRecord: ("command", "cwd", "host"),
     AuditRecord: ("output", "explanation"),
+    QuarantinedRecord: ("record", "reason"),
 }
 SEALED_COLUMNS: dict[type, tuple[str, ...]] = {Conversation: ("context",)}  # read back by the app
 

@@ -22,7 +22,9 @@ What is stored (in the database at NETCOPILOT_DATABASE_URL):
   - feedback: buttons, reactions, :good/:bad, and the text and sentiment score of replies in an answer's thread;
   - commands you ran, when, where, for how long and whether they failed (only with the shell hook,
     `netcopilot init`; passwords, tokens and keys are masked before they are stored);
-  - an audit record of each model decision: model version, a hash of the input, the output and why.
+  - an audit record of each model decision: model version, a hash of the input, the output and why;
+  - records that failed validation on the way in (`netcopilot quarantine list`, secrets masked), and
+    cached features of stored questions (sentence vectors, keyed by a hash of the text).
 
 Pseudonyms: with `pseudonymize` on (setting NETCOPILOT_PSEUDONYMIZE; now: {settings.pseudonymize}; auto means on
 for Slack and the HTTP API), IP addresses, host names, user names and e-mails in stored text are replaced by keyed

@@ -6,27 +6,28 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, func, select
 
+from netcopilot.durations import HOUR, positive_duration
 from netcopilot.errors import InputError
 from netcopilot.store.db import Store
-from netcopilot.store.models import AuditRecord, CommandRecord, Conversation, Feedback, PostedMessage, ProcessedEvent
+from netcopilot.store.models import (
+    AuditRecord, CommandRecord, Conversation, Feedback, FeatureRow, PostedMessage, ProcessedEvent, QuarantinedRecord,
+)
 
-# (table, its time column): conversations take their messages, answers, commands and vectors along
+# (table, its time column): conversations take their messages, answers, commands and vectors along;
+# quarantined records hold raw text and cached features were computed from questions, so both age out too
 PURGED = ((Feedback, Feedback.created_at), (Conversation, Conversation.updated_at), (CommandRecord, CommandRecord.created_at),
           (AuditRecord, AuditRecord.created_at), (PostedMessage, PostedMessage.created_at),
-          (ProcessedEvent, ProcessedEvent.received_at))
+          (ProcessedEvent, ProcessedEvent.received_at), (QuarantinedRecord, QuarantinedRecord.created_at),
+          (FeatureRow, FeatureRow.created_at))
 
 
 def parse_age(text: str, flag: str = "--older-than") -> timedelta:
-    """'90d', '12w', '48h' -> a timedelta."""
-    units = {"h": 1 / 24, "d": 1, "w": 7}
-    text = text.strip().lower()
-    try:
-        value, unit = float(text[:-1]), text[-1]
-        if unit not in units or value <= 0:
-            raise ValueError
-    except (ValueError, IndexError):
-        raise InputError(f"{flag} {text!r}: give a positive number with h, d or w, e.g. 90d") from None
-    return timedelta(days=value * units[unit])
+    """'90d', '12w', '48h' (also '1.5d', '3 days') -> a positive timedelta; no minutes or seconds,
+    so '6m' meant as six months is refused rather than purging nearly everything."""
+    age = positive_duration(text, smallest=HOUR)
+    if age is None:
+        raise InputError(f"{flag} {text!r}: give a positive number with h, d or w, e.g. 90d")
+    return age
 
 
 def purge(store: Store, older_than: timedelta, dry_run: bool = False) -> dict[str, int]:

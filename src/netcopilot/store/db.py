@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from sqlalchemy import Engine, create_engine, event, func, select
@@ -15,11 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from netcopilot.errors import NetcopilotError
 from netcopilot.store.models import (
     Answer,
+    ApiKey,
+    AuditRecord,
+    CommandRecord,
     Conversation,
+    FeatureRow,
     Feedback,
+    IngestBatch,
     Message,
     PostedMessage,
     ProcessedEvent,
+    QuarantinedRecord,
     SessionVector,
     SuggestedCommand,
     User,
@@ -111,6 +117,8 @@ class Store:
     # --- users and conversations ------------------------------------------------------------
 
     def user(self, external_id: str, display_name: str = "") -> User:
+        """The person's row, created on first sight. Its privacy flags (`opted_out_at`,
+        `notice_at`) come with it, so answering someone takes this one query, not one per flag."""
         with self.session() as s, s.begin():
             user = s.scalar(select(User).where(User.external_id == external_id))
             if user is None:
@@ -151,9 +159,12 @@ class Store:
         reply_text: str,
         latency_ms: float,
         context: dict[str, Any] | None = None,
+        audit_row: Callable[[int], AuditRecord] | None = None,
     ) -> int:
         """Store a question, the answer given, its suggested commands and (if given) the
-        conversation's new follow-up context, in one transaction; returns the answer id."""
+        conversation's new follow-up context, in one transaction; returns the answer id.
+        `audit_row` makes the answer's audit record from the new answer id: written in the same
+        transaction, an answer is never kept without it."""
         with self.session() as s, s.begin():
             conv = s.get(Conversation, conversation_id)
             if conv is None:
@@ -186,6 +197,8 @@ class Store:
                         command=cmd["command"], score=float(cmd["score"]), risk=cmd["risk"],
                     )
                 )
+            if audit_row is not None:
+                s.add(audit_row(answer.id))
             return answer.id
 
     def add_feedback(self, answer_id: int, user_id: int, kind: str, value: float, text: str = "",
@@ -327,9 +340,11 @@ class Store:
             ]
 
     def counts(self) -> dict[str, int]:
+        """Rows per table that using netcopilot adds to; tests and benchmarks compare them before and after."""
         with self.session() as s:
             return {
                 model.__tablename__: s.scalar(select(func.count()).select_from(model)) or 0
                 for model in (User, Conversation, Message, Answer, SuggestedCommand, Feedback, SessionVector,
-                              PostedMessage, ProcessedEvent)
+                              PostedMessage, ProcessedEvent, AuditRecord, CommandRecord, ApiKey, QuarantinedRecord,
+                              FeatureRow, IngestBatch)
             }

@@ -252,3 +252,53 @@ class AuditRecord(Base):
     input_fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the input
     output: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class QuarantinedRecord(Base):
+    """An ingested record that failed its declared schema (netcopilot.pipeline.schema): kept with
+    where it came from and why, so nothing is silently dropped (`netcopilot quarantine list`)."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)  # commands | examples | spool
+    batch: Mapped[str] = mapped_column(String(40), index=True)  # one ingest run
+    source: Mapped[str] = mapped_column(Text, default="")  # the file (or "spool:<file>")
+    line: Mapped[int | None] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(100), default="")
+    reason: Mapped[str] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(Text, default="")  # the raw record, secrets masked, cut at 4 KB
+
+
+class IngestBatch(Base):
+    """One file taken in by `netcopilot ingest` or `netcopilot history import`: where it came
+    from, its fingerprint and what became of its records (the pipeline's lineage)."""
+
+    __tablename__ = "ingest_batches"
+    __table_args__ = (UniqueConstraint("kind", "batch", name="uq_ingest_batches_kind_batch"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # commands | examples | history
+    batch: Mapped[str] = mapped_column(String(40))  # sha256 of the file, first 16 hex digits
+    source: Mapped[str] = mapped_column(Text, default="")
+    read: Mapped[int] = mapped_column(Integer, default=0)
+    stored: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FeatureRow(Base):
+    """The features of one input (a stored command line, a question) under one feature set and
+    version (netcopilot.pipeline.features), keyed by a hash of the input: the feature store."""
+
+    __tablename__ = "feature_cache"
+    __table_args__ = (UniqueConstraint("feature_set", "version", "key", name="uq_feature_cache_set_version_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feature_set: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(64))  # sha256 of the input text
+    value: Mapped[Any | None] = mapped_column(JSON)  # JSON features ...
+    blob: Mapped[bytes | None] = mapped_column(LargeBinary)  # ... or a float32 vector
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -109,13 +109,13 @@ def analyse_file(path: Path, model: Any, indicators: Any = None, records_out: IO
         for frame, _labels in iter_records(path):
             _score_chunk(model, frame, frame, report, candidates, attackers, records_out)
     else:
-        from netcopilot.threats.features import to_kdd
+        from netcopilot.pipeline.features import connection_features
         from netcopilot.threats.rules import detect_rules
 
         findings = []
         for connections, events in _connection_chunks(path, kind, report.notes):
             if len(connections):
-                _score_chunk(model, to_kdd(connections), connections, report, candidates, attackers, records_out)
+                _score_chunk(model, connection_features(connections), connections, report, candidates, attackers, records_out)
             findings.extend(detect_rules(connections, events, indicators=indicators))
         report.findings = [_finding_dict(f) for f in findings]
     report.findings += _model_findings(report, attackers)

@@ -1,0 +1,92 @@
+"""The feature store caches each input once per feature set and version (SQLite and PostgreSQL),
+and training and serving see the same features for the same input (no training/serving skew)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from netcopilot import artifacts
+from netcopilot.embeddings import Encoder, VectorCache
+from netcopilot.history.timing import DurationModel
+from netcopilot.nlu.data import load_intents
+from netcopilot.pipeline.feature_store import FeatureStore
+from netcopilot.pipeline.features import command_features, question_vectors
+from netcopilot.settings import Settings
+from netcopilot.store.db import Store
+
+
+def _fake(calls: list[list[str]]):  # noqa: ANN202
+    def compute(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return np.array([[len(t), t.count(" "), 1.0] for t in texts], dtype=np.float32)
+    return compute
+
+
+def test_each_text_is_computed_once_per_version(store_url: str) -> None:
+    store = Store(store_url)
+    calls: list[list[str]] = []
+    fs = FeatureStore(store)
+    first = fs.vectors("question", "v1", ["ping a host", "dns is slow", "ping a host"], _fake(calls))
+    assert calls == [["ping a host", "dns is slow"]]  # a repeated text is computed once
+    again = FeatureStore(store).vectors("question", "v1", ["dns is slow", "ping a host", "a new one"], _fake(calls))
+    assert calls[1:] == [["a new one"]]
+    np.testing.assert_array_equal(again[:2], first[[1, 0]])
+
+    FeatureStore(store).vectors("question", "v2", ["ping a host"], _fake(calls))  # a new encoder: recomputed
+    assert calls[2:] == [["ping a host"]]
+    stats = {(r["feature_set"], r["version"]): r["rows"] for r in FeatureStore(store).stats()}
+    assert stats == {("question", "v1"): 3, ("question", "v2"): 1}
+    assert FeatureStore(store).drop_stale({"question": "v2"}) == 3
+    assert [r["version"] for r in FeatureStore(store).stats()] == ["v2"]
+
+
+def test_two_writers_of_the_same_rows_do_not_fail(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    first, second = FeatureStore(store), FeatureStore(store)
+    calls: list[list[str]] = []
+    texts = ["route to 10.1.1.1", "mtu problems"]
+    original = second._read
+    second._read = lambda name, version, keys: {}  # type: ignore[method-assign] # as if it read before `first` wrote
+    first.vectors("question", "v1", texts, _fake(calls))
+    out = second.vectors("question", "v1", texts, _fake(calls))
+    second._read = original  # type: ignore[method-assign]
+    assert out.shape == (2, 3) and FeatureStore(store).stats()[0]["rows"] == 2
+
+
+def test_training_and_serving_see_the_same_question_vectors(models_dir: Path, tmp_path: Path) -> None:
+    """Training embeds phrasings in batches (VectorCache), answering embeds one message at a time
+    (Encoder.encode_one), monitoring reads the feature store: the same text gives the same vector."""
+    encoder = Encoder(artifacts.encoder_dir(models_dir))
+    phrasings = [t for t, _ in load_intents(Settings.load(environ={}).intents_dir).train][::97][:12]
+    training = VectorCache().vectors(encoder, phrasings)
+    serving = np.stack([encoder.encode_one(t) for t in phrasings])
+    stored = FeatureStore(Store(f"sqlite:///{tmp_path / 'store.db'}")).question_vectors(encoder, phrasings)
+    declared = question_vectors(encoder, phrasings)
+    for other in (serving, stored, declared):
+        np.testing.assert_allclose(other, training, atol=1e-5)
+
+
+def test_time_model_learns_and_predicts_from_the_same_command_features() -> None:
+    """The execution-time model's fit and predict both go through `command_features`."""
+    runs = [("ping -c 4 -i 0.2 127.0.0.1", 0.62), ("ping -c 9 -i 0.2 127.0.0.1", 1.62), ("ping -c 2 -i 0.2 127.0.0.1", 0.22)]
+    model = DurationModel().fit(runs)
+    parts = command_features("ping -c 6 -i 0.2 127.0.0.1")
+    assert [[p.family for p in pipe] for pipe in parts] == [["ping"]] and parts[0][0].schedule == 1.0
+    assert abs(model.predict_one("ping -c 6 -i 0.2 127.0.0.1").seconds - 1.02) < 0.15
+
+
+def test_monitor_reads_question_vectors_from_the_feature_store(models_dir: Path, tmp_path: Path) -> None:
+    from netcopilot.frontends.monitor_cli import _embedder
+
+    settings = Settings.load(environ={}, home=tmp_path, models_dir=models_dir)
+    store = Store(settings.database_url)
+    embed, training_texts = _embedder(settings, store)
+    recent = ["cannot reach the printer vlan", "dns lookups time out since noon"]
+    first = embed(recent)
+    assert embed(training_texts).shape == (len(training_texts), 384)
+    assert FeatureStore(store).stats()[0]["rows"] == 2  # the training phrasings come from the bundle's cache
+    embed2, _ = _embedder(settings, store)
+    np.testing.assert_array_equal(embed2(recent), first)
+    assert FeatureStore(store).stats()[0]["rows"] == 2

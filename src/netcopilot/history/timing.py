@@ -1,9 +1,10 @@
 """How long will this command take? Execution-time prediction from the command's own parameters
 plus what the user's recorded runs of the same family and target took.
 
-A command line is parsed (shlex; sudo/env/time/nice/timeout wrappers stripped, `timeout N` caps the
-duration) into a `Parsed`: a family (ping, dig, curl, ...; an unknown program is its own family),
-the targets it talks to, and three physical quantities taken from its flags:
+A command line is parsed (by `history.cmdline`: its lexer, simple commands and wrapper table; sudo,
+env, time, nice, ... stripped, `timeout N` caps the duration) into a `Parsed`: a family (ping, dig,
+curl, ...; an unknown program is its own family), the targets it talks to, and three physical
+quantities taken from its flags:
 
     schedule  seconds spent by design: ping's (count-1)*interval, sleep N, iperf -t, mtr cycles
     steps     packets or probes sent on that schedule (each costs a little: timers, wake-ups)
@@ -28,20 +29,22 @@ from __future__ import annotations
 import json
 import math
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from netcopilot.errors import DataFormatError
+from netcopilot.errors import DataFormatError, InputError
+from netcopilot.history.cmdline import lex, simple_commands, unwrap
 
 FAST_TOOLS = frozenset(
     "ss ip ifconfig arp netstat route hostname ethtool iwconfig nmcli resolvectl iptables ip6tables nft lsof "
     "bridge tc ls cat echo pwd cd whoami id uname date true false".split()
 )
-WRAPPERS = frozenset({"sudo", "env", "time", "nice", "nohup", "command", "exec", "stdbuf", "ionice", "doas"})
+# Wrappers whose run time is not the wrapped command's (it repeats, runs per input line, is traced):
+# the line stays a command of the wrapper's own family, learned from its own history.
+NOT_TRANSPARENT = frozenset({"watch", "xargs", "strace"})
 UNBOUNDED_GUESS = 30.0  # a command that runs until interrupted, with no history: a guess, wide interval
 
 
@@ -378,29 +381,12 @@ PARSERS = {
 
 
 def _strip_wrappers(words: list[str]) -> tuple[list[str], float | None]:
-    """Drop sudo/env/time/nice/... and VAR=value prefixes; `timeout N cmd` becomes a cap of N s."""
-    cap: float | None = None
-    i = 0
-    while i < len(words):
-        w = words[i].rsplit("/", 1)[-1]
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[i]):
-            i += 1
-        elif w == "timeout":
-            i += 1
-            while i < len(words) and words[i].startswith("-"):
-                i += 2 if words[i] in ("-s", "-k", "--signal", "--kill-after") else 1
-            limit = duration(words[i]) if i < len(words) else None
-            if limit is not None:
-                cap = limit if cap is None else min(cap, limit)
-                i += 1
-        elif w in WRAPPERS:
-            i += 1
-            while i < len(words) and words[i].startswith("-"):  # sudo -u root, nice -n 5, env -i
-                takes = words[i] in ("-u", "-g", "-n", "-C", "-h", "-p", "-o", "-e", "-c") and w != "time"
-                i += 2 if takes else 1
-        else:
-            break
-    return words[i:], cap
+    """The real command's words and the cap of its `timeout` wrappers (the smallest), if any."""
+    wrappers, start = unwrap(words, keep_last=False)
+    cut = next((w.start for w in wrappers if w.name in NOT_TRANSPARENT), start)
+    limits = [duration(w.args[-1]) for w in wrappers if w.name == "timeout" and w.start < cut and w.args]
+    caps = [x for x in limits if x is not None]
+    return words[cut:], min(caps) if caps else None
 
 
 def parse_simple(words: list[str], text: str) -> Parsed:
@@ -428,23 +414,15 @@ def parse_simple(words: list[str], text: str) -> Parsed:
 def split_command(text: str) -> list[list[list[str]]]:
     """Sequence (; && ||) of pipelines (|) of word lists; broken quoting falls back to whitespace."""
     try:
-        lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
-        lexer.whitespace_split = True
-        lexer.commenters = ""
-        tokens = list(lexer)
-    except ValueError:
-        return [[text.split()]]
-    sequence: list[list[list[str]]] = [[[]]]
-    for tok in tokens:
-        if tok in (";", "&&", "||", "&", ";;"):
-            sequence.append([[]])
-        elif tok in ("|", "|&"):
-            sequence[-1].append([])
-        elif set(tok) <= set(";&|"):
-            sequence.append([[]])
-        else:
-            sequence[-1][-1].append(tok)
-    return [[w for w in pipe if w] for pipe in sequence if any(pipe)]
+        pieces = lex(text, lenient=True)
+    except InputError:  # nothing to run: empty, or only operators
+        return []
+    sequence: list[list[list[str]]] = [[]]
+    for words, _, ended_by in simple_commands(pieces):
+        sequence[-1].append([pieces[i].text for i in words])
+        if ended_by not in ("|", "|&"):
+            sequence.append([])
+    return [pipe for pipe in sequence if pipe]
 
 
 def parse(text: str) -> list[list[Parsed]]:

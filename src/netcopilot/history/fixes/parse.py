@@ -13,23 +13,12 @@ import shlex
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from netcopilot.errors import InputError
+from netcopilot.history.cmdline import lex, unwrap
 from netcopilot.recommend.slots import InvalidValue, validate
 
 from .model import Raw
 
-# Wrappers in front of the real command, and their options that take a value.
-_WRAPPERS: dict[str, set[str]] = {
-    "sudo": {"-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T"},
-    "doas": {"-u", "-C"},
-    "env": {"-u", "-C", "-S"},
-    "time": {"-f", "-o"},
-    "timeout": {"-s", "-k"},
-    "nice": {"-n"},
-    "nohup": set(),
-    "command": set(),
-    "exec": set(),
-    "stdbuf": {"-i", "-o", "-e"},
-}
 _CURL_VALUES = (
     "-o -H -d -X -u -A -e -x -m -w -T -F -b -c -K -E -r -U -y -Y -z -C -D --url --connect-timeout --max-time "
     "--resolve --cacert --capath --cert --key --data --data-raw --data-binary --data-urlencode --header --request "
@@ -78,27 +67,20 @@ def split_command(command: str) -> list[str]:
 
 
 def has_shell_syntax(command: str) -> bool:
-    """True when the line pipes, redirects, chains or substitutes: not a plain argv."""
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    """True when the line pipes, redirects, chains or substitutes (or cannot be read): not a plain argv."""
+    if not command.strip():
+        return False
     try:
-        tokens = list(lexer)
-    except ValueError:
+        pieces = lex(command)
+    except InputError:  # broken quoting, or only operators
         return True
-    return any(t and set(t) <= set("();<>|&") for t in tokens) or bool(re.search(r"[`$]", command))
+    return any(p.op for p in pieces) or bool(re.search(r"[`$]", command))
 
 
 def _strip_wrappers(argv: list[str]) -> tuple[list[str], list[str]]:
     """(wrapper words, the real command's words): `sudo -u x env A=1 timeout 5 ping h` -> ping h."""
-    i = 0
-    while i < len(argv) and os.path.basename(argv[i]) in _WRAPPERS:
-        takes_value = _WRAPPERS[os.path.basename(argv[i])]
-        name = os.path.basename(argv[i])
-        i += 1
-        while i < len(argv) and (argv[i].startswith("-") or (name == "env" and "=" in argv[i])):
-            i += 2 if argv[i] in takes_value else 1
-        if name == "timeout" and i < len(argv):
-            i += 1  # the duration
-    return argv[:i], argv[i:]
+    start = unwrap(argv, keep_last=False)[1]
+    return argv[:start], argv[start:]
 
 
 def _options(utility: str, args: list[str]) -> tuple[dict[str, str], list[str], set[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from netcopilot.nlu.data import IntentDef, load_definitions
 from netcopilot.recommend.catalog import CommandSpec, load_catalog
@@ -37,13 +38,14 @@ def load_knowledge(intents_dir: Path, knowledge_dir: Path) -> Knowledge:
     )
 
 
-def load_labelled_requests(knowledge_dir: Path, knowledge: Knowledge) -> list[LabelledRequest]:
-    """Every `knowledge_base/requests/*.yml`, checked against the catalog and intents; a query
+def load_labelled_requests(knowledge_dir: Path, knowledge: Knowledge, extra: Sequence[Path] = ()) -> list[LabelledRequest]:
+    """Every `knowledge_base/requests/*.yml`, then the `extra` files that exist (requests learned
+    from feedback by `netcopilot retrain`), checked against the catalog and intents; a query
     labelled twice keeps its first labels."""
     utilities = {spec.utility for spec in knowledge.catalog}
     seen: set[str] = set()
     out: list[LabelledRequest] = []
-    for path in sorted((Path(knowledge_dir) / "requests").glob("*.yml")):
+    for path in [*sorted((Path(knowledge_dir) / "requests").glob("*.yml")), *(p for p in extra if Path(p).is_file())]:
         for request in load_requests(path, utilities, set(knowledge.intents)):
             key = request.query.lower()
             if key not in seen:

@@ -25,7 +25,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -151,8 +151,10 @@ def evaluate_intents(model: IntentClassifier, data: IntentData, embed: Callable[
 
 
 def fit_ranker(knowledge: Knowledge, model: IntentClassifier, embed: Callable[[list[str]], np.ndarray],
-               knowledge_dir: Path) -> CommandRanker:
-    """Learn the ranker from labelled requests and the catalog's example requests."""
+               knowledge_dir: Path, extra: Sequence[Path] = ()) -> CommandRanker:
+    """Learn the ranker from labelled requests (the repository's, then the `extra` files: requests
+    learned from helpful commands, read in the same order the Assistant reads them) and the
+    catalog's example requests."""
     from netcopilot.knowledge import load_labelled_requests
     from netcopilot.nlu.entities import find_entities
 
@@ -163,7 +165,7 @@ def fit_ranker(knowledge: Knowledge, model: IntentClassifier, embed: Callable[[l
         for text in spec.examples:
             rows.append((text, [spec.utility], None, example))
             example += 1
-    for req in load_labelled_requests(knowledge_dir, knowledge):
+    for req in load_labelled_requests(knowledge_dir, knowledge, extra):
         rows.append((req.query, list(req.utilities), req.intent, None))
     texts = [r[0] for r in rows]
     vectors = embed(texts)
@@ -286,7 +288,9 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
     intent_metrics = evaluate_intents(model, data, embed, settings.clarify_below)
 
     progress("Learning the command ranker", 5, STEPS)
-    ranker = fit_ranker(knowledge, model, embed, Path(settings.knowledge_dir))
+    from netcopilot.retrain import learned_requests_path
+
+    ranker = fit_ranker(knowledge, model, embed, Path(settings.knowledge_dir), extra=[learned_requests_path(settings)])
     from netcopilot.retrieval.runbook_index import build_runbook_index
 
     build_runbook_index(knowledge.runbooks, embed)  # fills the cache with every passage
@@ -341,9 +345,11 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
 
 
 def train_threats(settings: Settings, data_path: Path, progress: Callable[[str], None] | None = None,
-                  keep: int = 3, tolerance: float | None = None, promote: bool = True) -> TrainReport:
+                  keep: int = 3, tolerance: float | None = None, promote: bool = True, learned: bool = True) -> TrainReport:
     """Train the threat model on labelled records into a new version directory, register it and
-    serve it from <models_dir>/threats only if it passes the gate."""
+    serve it from <models_dir>/threats only if it passes the gate. With `learned`, the records
+    analysts confirmed (<home>/learned/threats.csv, if any) are trained on too."""
+    from netcopilot.threats.learned import existing_learned_file
     from netcopilot.threats.model import train_threat_model
 
     started = datetime.now(timezone.utc)
@@ -352,10 +358,11 @@ def train_threats(settings: Settings, data_path: Path, progress: Callable[[str],
     staging = parent / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    metrics = train_threat_model(data_path, staging, progress=progress)
+    confirmed = existing_learned_file(Path(settings.home)) if learned else None
+    metrics = train_threat_model(data_path, staging, progress=progress, learned_path=confirmed)
     gated = {k: metrics[k] for k in THREAT_METRICS if k in metrics}
-    version = artifacts.new_version(metrics["data"]["sha256"])
-    artifacts.write_manifest(staging, {"version": version, "kind": "threat", "fingerprint": metrics["data"]["sha256"],
+    version = artifacts.new_version(metrics["data"]["fingerprint"])
+    artifacts.write_manifest(staging, {"version": version, "kind": "threat", "fingerprint": metrics["data"]["fingerprint"],
                                        "created": started.isoformat(timespec="seconds"), "data": metrics["data"],
                                        "params": metrics["params"], "metrics": gated})
     bundle = parent / version

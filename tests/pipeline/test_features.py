@@ -90,3 +90,31 @@ def test_monitor_reads_question_vectors_from_the_feature_store(models_dir: Path,
     embed2, _ = _embedder(settings, store)
     np.testing.assert_array_equal(embed2(recent), first)
     assert FeatureStore(store).stats()[0]["rows"] == 2
+
+
+def test_features_build_and_list_through_the_cli(models_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from netcopilot.store.models import Conversation, Message, User
+    from tests.clirun import cli_env, run
+
+    home = tmp_path / "home"
+    store = Store(f"sqlite:///{home / 'netcopilot.db'}")
+    with store.session() as s, s.begin():
+        user = User(external_id="cli:al")
+        s.add(user)
+        s.flush()
+        conv = Conversation(user_id=user.id)
+        s.add(conv)
+        s.flush()
+        for role, text in [("user", "dns is slow on vlan 20"), ("assistant", "try dig"), ("user", "dns is slow on vlan 20"),
+                           ("user", "cannot reach 10.0.0.5 on 443")]:
+            s.add(Message(conversation_id=conv.id, role=role, text=text))
+    env = cli_env(home, NETCOPILOT_MODELS_DIR=str(models_dir))
+    first = run(["features", "build"], env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.decode().strip() == "2 stored questions: 2 embedded now, 0 already cached"
+    assert run(["features", "build"], env).stdout.decode().strip() == "2 stored questions: 0 embedded now, 2 already cached"
+    listed = json.loads(run(["features", "list", "--json"], env).stdout)
+    assert [(c["feature_set"], c["rows"]) for c in listed["cached"]] == [("question", 2)]
+    assert [fs["name"] for fs in listed["sets"]] == ["question", "command", "connection"]

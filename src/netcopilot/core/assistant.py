@@ -36,6 +36,7 @@ from netcopilot.recommend.lexical import LexicalIndex, texts_fingerprint
 from netcopilot.recommend.ranker import CommandRanker, Suggestion, build_ranker, detect_platform
 from netcopilot.recommend.sequences import StepOrderModel, episodes_from_store
 from netcopilot.recommend.slots import slot_values
+from netcopilot.retrain import learned_requests_path
 from netcopilot.retrieval.runbook_index import SessionIndex, build_runbook_index
 from netcopilot.settings import Settings
 from netcopilot.store.db import Store
@@ -119,7 +120,7 @@ class Assistant:
 
         ranker = build_ranker(knowledge.catalog, embed)
         ranker.load_state(bundle / "ranker.json")
-        requests = load_labelled_requests(settings.knowledge_dir, knowledge)
+        requests = load_labelled_requests(settings.knowledge_dir, knowledge, extra=[learned_requests_path(settings)])
         texts = [r.query for r in requests]
         lexical = LexicalIndex.load(bundle / "lexical.npz") if (bundle / "lexical.npz").exists() else None
         if texts and (lexical is None or lexical.fingerprint != texts_fingerprint(texts)):

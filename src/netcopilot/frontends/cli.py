@@ -122,6 +122,8 @@ def train(
     tolerance: Optional[float] = typer.Option(None, "--tolerance", min=0.0, max=1.0,
                                               help="Largest drop of a gated held-out metric still promoted (default: per metric, 0.01 for accuracy and macro-F1)."),
     no_promote: bool = typer.Option(False, "--no-promote", help="Register the new version as the candidate; keep production."),
+    with_learned: bool = typer.Option(True, "--with-learned/--no-learned",
+                                      help="threats: also train on the records confirmed with `netcopilot threats confirm`."),
 ) -> None:
     """Train the intent classifiers and command ranker from the files in intents/ and
     knowledge_base/, evaluate them on the held-out split, and register a new model version.
@@ -129,7 +131,7 @@ def train(
     than production's by more than the tolerance; `netcopilot models` lists, promotes and rolls back.
     `train threats --data FILE` trains the threat model on labelled records instead."""
     if what == "threats":
-        _train_threats(data, tolerance, not no_promote)
+        _train_threats(data, tolerance, not no_promote, with_learned)
         return
     if what != "assistant":
         raise typer.BadParameter(f"{what!r}: choose assistant or threats", param_hint="WHAT")
@@ -257,7 +259,7 @@ def report_satisfaction(
         console.print(f"plot written to {path}")
 
 
-def _train_threats(data: Optional[Path], tolerance: Optional[float], promote: bool) -> None:
+def _train_threats(data: Optional[Path], tolerance: Optional[float], promote: bool, with_learned: bool) -> None:
     from netcopilot.errors import InputError
     from netcopilot.frontends.models_cli import gate_line
     from netcopilot.training import train_threats
@@ -267,31 +269,51 @@ def _train_threats(data: Optional[Path], tolerance: Optional[float], promote: bo
     settings = _settings()
     with err.status("training the threat model") as status:
         report = train_threats(settings, data, progress=lambda message: status.update(message),
-                               tolerance=tolerance, promote=promote)
+                               tolerance=tolerance, promote=promote, learned=with_learned)
     held = report.metrics.get("held_out", {})
     out = report.bundle
     err.print(f"threat model written to {out} (model card: {out / 'MODEL_CARD.md'})", highlight=False)
     if held:
         err.print(f"held-out: binary accuracy {held.get('binary_accuracy', 0):.4f}, detection rate "
                   f"{held.get('detection_rate', 0):.4f}, false-alarm rate {held.get('false_alarm_rate', 0):.4f}")
+    learned = report.metrics["data"].get("learned")
+    if learned:
+        err.print(f"confirmed records used: {learned['records']:,} from {learned['path']} (training side only; "
+                  f"{learned['held_out_matches']:,} equal to held-out records left out of the held-out fit)", highlight=False,
+                  soft_wrap=True)
     err.print(gate_line(report.registered, report.decision), highlight=False, markup=False)
 
 
 @app.command(epilog=(
     "Examples:\n\n  netcopilot threats capture.pcapng\n\n  netcopilot threats conn.log --json\n\n"
-    "  netcopilot threats KDDTest+.txt --jsonl > scores.jsonl"
+    "  netcopilot threats KDDTest+.txt --jsonl > scores.jsonl\n\n"
+    "  netcopilot threats confirm conn.log --rows 3,17 --label neptune"
 ))
 def threats(
-    path: Path = typer.Argument(..., help="A packet capture (pcap/pcapng), a Zeek conn.log, or NSL-KDD records (.txt/.csv/.gz)."),
+    path: Path = typer.Argument(..., help="A packet capture (pcap/pcapng), a Zeek conn.log, or NSL-KDD records (.txt/.csv/.gz); "
+                                          "or `confirm` followed by the file you scanned."),
+    confirmed: Optional[Path] = typer.Argument(None, metavar="[FILE]", help="confirm: the file whose records you label."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole report as JSON."),
     jsonl: bool = typer.Option(False, "--jsonl", help="One line per record, in input order: index, attack, category, score."),
+    label: Optional[str] = typer.Option(None, "--label", help="confirm: normal (a false alarm), or the attack's NSL-KDD name or category."),
+    rows: Optional[str] = typer.Option(None, "--rows", help="confirm: only these records, numbered as the scan shows them (#N), e.g. 3,17."),
 ) -> None:
     """Find threats: the threat model scores every record or connection; on captures and logs the
-    rules (scans, sweeps, floods, brute force, ARP spoofing, DNS) and your intel lists add findings."""
+    rules (scans, sweeps, floods, brute force, ARP spoofing, DNS) and your intel lists add findings.
+    `threats confirm FILE --label LABEL` keeps your verdict on its records for `train threats`."""
     from netcopilot.threats import intel, service
     from netcopilot.threats.chat import summary_lines
 
     settings = _settings()
+    if str(path) == "confirm":
+        from netcopilot.frontends.threats_view import confirm_records
+
+        confirm_records(settings, confirmed, label, rows, Console(highlight=False))
+        return
+    if confirmed is not None or label is not None or rows is not None:
+        from netcopilot.errors import InputError
+
+        raise InputError("a second file, --label and --rows go with `netcopilot threats confirm FILE`")
     report = service.analyse_file(path, service.load_model(Path(settings.models_dir)), intel.load_saved(Path(settings.home)),
                                   records_out=sys.stdout if jsonl else None)
     if jsonl:

@@ -14,6 +14,7 @@ import typer
 
 if TYPE_CHECKING:
     from netcopilot.registry import Decision, Registry, Version
+    from netcopilot.retrain import RetrainReport
 
 KIND_HELP = "Model kind: intent, threat, anomaly, next, time or bandit."
 
@@ -146,14 +147,29 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{restored.kind}: rolled back to version {restored.number} ({restored.label})")
 
 
+def retrain_summary(report: "RetrainReport") -> list[str]:
+    """The lines `netcopilot retrain` prints about one run: what was folded in, and the gate's verdicts."""
+    commands = (f"command labels: {report.commands_added} new from helpful commands ({report.commands_collected} "
+                f"collected, {report.commands_total} learned in all)")
+    if report.train is None:
+        return [f"no new labelled feedback ({report.collected} labelled questions, all already folded in); "
+                "production unchanged (use --force to retrain anyway)", commands]
+    return [f"folded in {report.added} new phrasings from feedback ({report.learned_total} learned in all); "
+            f"trained version {report.train.version}", commands,
+            *(gate_line(version, decision)
+              for version, decision in [(report.train.registered, report.train.decision), *report.train.others])]
+
+
 def retrain(
     tolerance: Optional[float] = typer.Option(None, "--tolerance", min=-1.0, max=1.0,
                                               help="Largest drop of a gated held-out metric still promoted (default: per metric)."),
     force: bool = typer.Option(False, "--force", help="Retrain even when no new labelled feedback came in."),
     every: Optional[str] = typer.Option(None, "--every", help="Keep running: retrain on this schedule, e.g. 24h, 7d."),
 ) -> None:
-    """Fold new labelled feedback (corrected intents, confirmed answers) into the training data,
-    retrain, and promote through the validation gate (production stays when the candidate is worse)."""
+    """Fold new labelled feedback (corrected intents, confirmed answers, and helpful commands: a
+    suggested command that was run and succeeded, or the first one of a well-rated answer) into the
+    training data, retrain, and promote through the validation gate (production stays when the
+    candidate is worse)."""
     import time
 
     from rich.console import Console
@@ -171,14 +187,8 @@ def retrain(
         with err.status("retraining") as status:
             report = run_retrain(settings, store, tolerance, force,
                                  progress=lambda message, done, total: status.update(f"retraining: {message}"))
-        if report.train is None:
-            err.print(f"no new labelled feedback ({report.collected} labelled questions, all already folded in); "
-                      "production unchanged (use --force to retrain anyway)", markup=False)
-        else:
-            err.print(f"folded in {report.added} new phrasings from feedback ({report.learned_total} learned in all); "
-                      f"trained version {report.train.version}", markup=False)
-            for version, decision in [(report.train.registered, report.train.decision), *report.train.others]:
-                err.print(gate_line(version, decision), markup=False)
+        for line in retrain_summary(report):
+            err.print(line, markup=False)
         if period is None:
             return
         time.sleep(period)

@@ -1,8 +1,10 @@
-"""Terminal rendering of a threat report: findings by severity, hosts, evidence, next steps."""
+"""Terminal side of `netcopilot threats`: the report (findings by severity, hosts, evidence, next
+steps) and `threats confirm`, which keeps an analyst's verdict on scanned records for training."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Optional
 
 from rich.console import Console
 from rich.markup import escape
@@ -33,3 +35,21 @@ def render_report(report: Any, console: Console, summary_lines: Callable[..., li
             console.print(f"  #{r['index']}{escape(where)}: {r['category']} (score {r['score']:.3f})")
             for why in r.get("why", []):
                 console.print(f"     {escape(why)}", style="dim")
+
+
+def confirm_records(settings: Any, path: Optional[Path], label: Optional[str], rows: Optional[str],
+                    console: Console) -> None:
+    """`netcopilot threats confirm FILE --label LABEL [--rows N,M]`: the label and row numbers are
+    checked before the file is read, so a typo costs no scan."""
+    from netcopilot.errors import InputError
+    from netcopilot.threats.learned import confirm, parse_rows
+
+    if path is None:
+        raise InputError("threats confirm needs FILE (the conn.log, capture or NSL-KDD file you scanned)")
+    if label is None:
+        raise InputError("threats confirm needs --label (normal for a false alarm, or the attack name or category)")
+    result = confirm(Path(settings.home), path, label, parse_rows(rows))
+    already = result.selected - result.added
+    console.print(f"added {result.added} confirmed record(s) labelled {escape(result.label)} to "
+                  f"{escape(str(result.path))}" + (f" ({already} duplicate(s) not added again)" if already else ""),
+                  soft_wrap=True)

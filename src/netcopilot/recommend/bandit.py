@@ -332,7 +332,7 @@ class ThompsonBandit:
             for answer in answers:
                 if _utc(answer.created_at) > closed:
                     break  # its window is still open: look again later
-                found = _run_of_answer(s, answer, self.run_window_minutes)
+                found = run_of_answer(s, answer, self.run_window_minutes)
                 slate = _slate_of_answer(answer) if found else None
                 if found and slate is not None:
                     self.credit_run(slate, *found)
@@ -424,7 +424,7 @@ def runs_between(session: Any, user_id: int, start: datetime, end: datetime) -> 
     return [r for r in rows if r.started_at is not None and start <= _utc(r.started_at) <= end]
 
 
-def _run_of_answer(session: Any, answer: Any, window_minutes: float) -> tuple[int, bool] | None:
+def run_of_answer(session: Any, answer: Any, window_minutes: float) -> tuple[int, bool] | None:
     """(position, succeeded) of the first suggested command the asker ran within the window:
     same utility, and (when the suggestion took values from the question: a host, a port) one
     of those values in what was run. Among variants of one utility (`ping -c 4` and `ping -i 0.2`)

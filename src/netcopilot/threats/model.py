@@ -913,36 +913,60 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def train_threat_model(data_path: str | Path, out_dir: str | Path,
-                       progress: Callable[[str], None] | None = None,
-                       leave_out: bool = True, **params: Any) -> dict[str, Any]:
-    """What ``netcopilot train threats --data FILE`` runs: read a labelled NSL-KDD file, measure
-    on a stratified 20 % hold-out (and with attack types left out, if `leave_out`), refit on all
-    records, and write the model plus MODEL_CARD.md to `out_dir`. Returns the metrics."""
-    say = progress or (lambda message: None)
-    data_path = Path(data_path)
-    started = time.perf_counter()
-    say(f"reading {data_path}")
-    X, labels = read_records(data_path)
+def _labelled_records(path: Path, say: Callable[[str], None]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
+    """Records of a labelled file with their attack names and categories, minus those whose label
+    is not in the NSL-KDD taxonomy (their count is the last value)."""
+    X, labels = read_records(path)
     if labels is None:
-        raise DataFormatError(data_path, "records have no label field (need 42 or 43 fields to train)")
+        raise DataFormatError(path, "records have no label field (need 42 or 43 fields to train)")
     labels_arr = np.asarray(labels, dtype=object)
     cats = np.array([category_of(v) for v in labels], dtype=object)
     unknown = cats == "unknown"
     if unknown.all():
-        raise DataFormatError(data_path, "no record has a known NSL-KDD label (normal or an attack name)")
+        raise DataFormatError(path, "no record has a known NSL-KDD label (normal or an attack name)")
     if unknown.any():
-        say(f"ignoring {int(unknown.sum())} records with unknown labels")
+        say(f"ignoring {int(unknown.sum())} records with unknown labels in {path.name}")
         keep = ~unknown
         X, labels_arr, cats = X[keep].reset_index(drop=True), labels_arr[keep], cats[keep]
+    return X, labels_arr, cats, int(unknown.sum())
+
+
+def _row_keys(X: pd.DataFrame) -> np.ndarray:
+    return pd.util.hash_pandas_object(to_frame(X), index=False).to_numpy()
+
+
+def train_threat_model(data_path: str | Path, out_dir: str | Path,
+                       progress: Callable[[str], None] | None = None,
+                       leave_out: bool = True, learned_path: str | Path | None = None, **params: Any) -> dict[str, Any]:
+    """What ``netcopilot train threats --data FILE`` runs: read a labelled NSL-KDD file, measure
+    on a stratified 20 % hold-out (and with attack types left out, if `leave_out`), refit on all
+    records, and write the model plus MODEL_CARD.md to `out_dir`. Returns the metrics.
+
+    `learned_path` (records analysts confirmed, `netcopilot threats confirm`) joins the training
+    side of the held-out fit and the final fit, never the held-out records, so the gate measures
+    every candidate on the same held-out records; a confirmed record equal to a held-out one is
+    left out of the held-out fit. The leave-types-out protocol uses `data_path` alone."""
+    say = progress or (lambda message: None)
+    data_path = Path(data_path)
+    started = time.perf_counter()
+    say(f"reading {data_path}")
+    X, labels_arr, cats, ignored = _labelled_records(data_path, say)
+    extra_X, extra_cats = X.iloc[:0], cats[:0]
+    if learned_path is not None:
+        learned_path = Path(learned_path)
+        say(f"reading confirmed records from {learned_path}")
+        extra_X, _, extra_cats, _ = _labelled_records(learned_path, say)
 
     def make() -> ThreatModel:
         return ThreatModel(**params)
 
     train_idx, test_idx = _stratified_split(cats, 0.2, seed=0)
-    say(f"held-out evaluation: training on {len(train_idx):,}, testing on {len(test_idx):,}")
-    model = make().fit(X.iloc[train_idx].reset_index(drop=True), list(cats[train_idx]), progress=say)
     test_frame = X.iloc[test_idx].reset_index(drop=True)
+    clean = ~np.isin(_row_keys(extra_X), _row_keys(test_frame))
+    say(f"held-out evaluation: training on {len(train_idx):,} (+{int(clean.sum()):,} confirmed), "
+        f"testing on {len(test_idx):,}")
+    model = make().fit(pd.concat([X.iloc[train_idx], extra_X[clean]], ignore_index=True),
+                       [*cats[train_idx], *extra_cats[clean]], progress=say)
     metrics: dict[str, Any] = {
         "held_out": detection_metrics(cats[test_idx], model.predict(test_frame)),
         "held_out_classifier_only": detection_metrics(cats[test_idx], model.predict(test_frame, novelty=False)),
@@ -953,16 +977,22 @@ def train_threat_model(data_path: str | Path, out_dir: str | Path,
             "classifier_only": lambda m, frame: m.predict(frame, novelty=False)}, progress=say)
         metrics["leave_types_out"] = lto.get("model", {})
         metrics["leave_types_out_classifier_only"] = lto.get("classifier_only", {})
-    say(f"final fit on all {len(X):,} records")
+    say(f"final fit on all {len(X) + len(extra_X):,} records")
     t0 = time.perf_counter()
-    final = make().fit(X, list(cats), progress=say)
+    final = make().fit(pd.concat([X, extra_X], ignore_index=True), [*cats, *extra_cats], progress=say)
     fit_seconds = time.perf_counter() - t0
     out_dir = Path(out_dir)
     written = final.save(out_dir)
+    data = {"file": data_path.name, "sha256": _sha256_file(data_path), "records": int(len(X)),
+            "ignored_unknown_labels": ignored, "per_category": {c: int((cats == c).sum()) for c in CATEGORIES}}
+    data["fingerprint"] = data["sha256"]
+    if learned_path is not None:
+        data["learned"] = {"path": str(learned_path), "sha256": _sha256_file(learned_path), "records": int(len(extra_X)),
+                           "held_out_matches": int((~clean).sum()),
+                           "per_category": {c: int((extra_cats == c).sum()) for c in CATEGORIES}}
+        data["fingerprint"] = hashlib.sha256((data["sha256"] + data["learned"]["sha256"]).encode()).hexdigest()
     metrics.update({
-        "data": {"file": data_path.name, "sha256": _sha256_file(data_path), "records": int(len(X)),
-                 "ignored_unknown_labels": int(unknown.sum()),
-                 "per_category": {c: int((cats == c).sum()) for c in CATEGORIES}},
+        "data": data,
         "trained_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "params": final.get_params(),
         "size": {**final.size_summary(), "bytes": {p.name: p.stat().st_size for p in written}},
@@ -995,6 +1025,8 @@ def model_card(metrics: dict[str, Any]) -> str:
         f"- sha256: `{d['sha256']}`",
         f"- records: {d['records']:,} ({', '.join(f'{k} {v:,}' for k, v in d['per_category'].items())})",
         f"- records ignored (unknown label): {d['ignored_unknown_labels']}",
+        *([f"- confirmed records (`netcopilot threats confirm`, training side only): {d['learned']['records']:,} "
+           f"from `{d['learned']['path']}` (sha256 `{d['learned']['sha256']}`)"] if d.get("learned") else []),
         f"- trained: {metrics['trained_at']} (final fit {metrics['final_fit_seconds']} s, "
         f"whole run {metrics['total_seconds']} s)",
         "",

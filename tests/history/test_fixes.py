@@ -451,3 +451,9 @@ def test_live_ssh_host_keys(tmp_path: Path, known: bool, expected: str) -> None:
               expected, timeout=20)
     finally:
         server.close()
+
+
+def test_root_without_sudo_drops_sudo_and_its_options() -> None:
+    (fix,) = [d for d in diagnose("sudo -u netops env LANG=C mtr -r example.com", "bash: sudo: command not found", 127,
+                                  Platform("apt-get", root=True)) if d.rule == "command_not_found"]
+    assert fix.fixes[0].command == "env LANG=C mtr -r example.com"

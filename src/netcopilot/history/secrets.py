@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
+from netcopilot.history.cmdline import WRAPPERS
+
 MARKER = "<secret>"
 
 # A value attached to its option or after `=` (may start with '-'); a separate argument (may not).
@@ -145,14 +147,7 @@ TOOL_RULES: dict[str, tuple[Rule, ...]] = {
     **_tools(("docker", "podman", "nerdctl", "buildah", "skopeo", "helm"), _rule("registry-login", _LOGIN)),
 }
 
-# Commands that run the next word as the program (with the options that take an argument).
-_WRAPPERS: dict[str, frozenset[str]] = {
-    "sudo": frozenset("-u -g -h -p -C -D -r -t -U -T".split()), "doas": frozenset({"-u", "-C"}),
-    "env": frozenset({"-u", "-C", "-S"}), "nice": frozenset({"-n"}), "ionice": frozenset({"-c", "-n", "-p"}),
-    "time": frozenset({"-f", "-o"}), "nohup": frozenset(), "exec": frozenset({"-a"}), "command": frozenset(),
-    "builtin": frozenset(), "stdbuf": frozenset({"-i", "-o", "-e"}), "watch": frozenset({"-n", "-d"}),
-    "timeout": frozenset({"-s", "-k"}), "xargs": frozenset({"-n", "-I", "-d", "-P", "-L", "-s", "-a", "-E"}),
-}
+# Commands that run the next word as the program: the one wrapper table (history/cmdline.py).
 _POSITIONAL_SKIPS = {"timeout": 1}  # the duration before the program
 
 _TOOL_NAMES = frozenset(TOOL_RULES)
@@ -192,9 +187,9 @@ def _program(segment: str) -> tuple[str, int]:
         i += 1
     while i < len(words):
         name = words[i].group().rsplit("/", 1)[-1]
-        if name not in _WRAPPERS:
+        if name not in WRAPPERS:
             return name, words[i].end()
-        takes_arg, skip = _WRAPPERS[name], _POSITIONAL_SKIPS.get(name, 0)
+        takes_arg, skip = WRAPPERS[name], _POSITIONAL_SKIPS.get(name, 0)
         i += 1
         while i < len(words):
             word = words[i].group()

@@ -8,6 +8,8 @@ import os
 import re
 import shlex
 
+from netcopilot.history.cmdline import unwrap
+
 from .model import Fix, Raw, Suggestion, sh
 from .packages import PACKAGES, Platform, install_commands, near_misses
 from .parse import Failure
@@ -113,12 +115,19 @@ def _install_fixes(name: str, p: Platform) -> list[Suggestion]:
             for line, where in install_commands(name, p)]
 
 
+def _without(words: list[str], wrapper: str) -> list[str]:
+    """Wrapper words with one wrapper and its own options gone (`sudo -u x env A=1` -> `env A=1`)."""
+    found, _ = unwrap([*words, "program"])
+    drop = {i for w in found if w.name == wrapper for i in range(w.start, w.start + 1 + len(w.args))}
+    return [word for i, word in enumerate(words) if i not in drop]
+
+
 @rule("command_not_found", _NOT_FOUND, statuses={"*": {127}}, priority=80)
 def command_not_found(f: Failure, m: re.Match | None, p: Platform) -> Fix:
     name = _missing_name(f, m)
     if name == "sudo" and p.root:
         return Fix("command_not_found", "sudo is not installed, and you are root already: run the command without it.",
-                   [Suggestion(f.rebuilt(wrappers=[w for w in f.wrappers if os.path.basename(w) != "sudo"]), "safe",
+                   [Suggestion(f.rebuilt(wrappers=_without(f.wrappers, "sudo")), "safe",
                                "you are root")] + _install_fixes(name, p), ["id -u"])
     fixes = _install_fixes(name, p)
     if os.path.basename(f.program) == name:

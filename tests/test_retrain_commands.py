@@ -139,3 +139,19 @@ def test_a_retrain_with_only_command_labels_trains_on_them(assistant, models_dir
     served = Assistant.load(settings, store=assistant.store)  # answering uses the learned requests as neighbours too
     assert served.ranker.lexical.n_rows == len(repo) + 1 and served.ranker.lexical.fingerprint == after.fingerprint
 
+
+
+def test_a_broken_learned_file_is_left_out_with_a_warning_not_an_error(tmp_path: Path, caplog) -> None:  # noqa: ANN001
+    settings = Settings.load(environ={}, home=tmp_path)
+    knowledge = load_knowledge(settings.intents_dir, settings.knowledge_dir)
+    repo = load_labelled_requests(settings.knowledge_dir, knowledge)
+    path = learned_requests_path(settings)
+    path.parent.mkdir(parents=True)
+    path.write_text("requests:\n- query: is the vpn concentrator up\n  utilities: [ping]\n  intent: connectivity\n"
+                    "- query: an intent removed since\n  utilities: [ping]\n  intent: removed_intent\n")
+    loaded = load_labelled_requests(settings.knowledge_dir, knowledge, extra=[path])
+    assert len(loaded) == len(repo) + 1 and loaded[-1].query == "is the vpn concentrator up"
+    assert "unknown intent 'removed_intent'" in caplog.text
+    for broken in (b"requests:\n", b"\xff\xfe not text", b"requests: [unclosed"):
+        path.write_bytes(broken)
+        assert len(load_labelled_requests(settings.knowledge_dir, knowledge, extra=[path])) == len(repo)

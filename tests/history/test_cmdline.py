@@ -95,3 +95,13 @@ def test_fixes_read_wrappers_with_the_shared_table() -> None:
 ])
 def test_has_shell_syntax(line: str, shell: bool) -> None:
     assert has_shell_syntax(line) is shell
+
+
+@pytest.mark.parametrize("line", [
+    "exec -a name mysql -pS3cret", "xargs -a hosts.txt mysql -pS3cret", "sudo -u root mysql -pS3cret",
+    "env PGPASSWORD=S3cret psql", "timeout -s KILL 5 mysql -pS3cret",
+])
+def test_secret_masking_sees_the_program_behind_every_wrapper(line: str) -> None:
+    from netcopilot.history.secrets import mask
+
+    assert "S3cret" not in mask(line)[0]

@@ -206,3 +206,52 @@ def test_retention_purges_old_quarantined_records_and_cached_features(tmp_path: 
     counts = purge(store, timedelta(days=90))
     assert counts["quarantine"] == 1 and counts["feature_cache"] == 1
     assert _count(store, QuarantinedRecord) == 4 and _count(store, FeatureRow) == 0
+
+
+def test_awkward_records_are_quarantined_or_named_never_a_traceback(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    settings, store = _settings(tmp_path, url), Store(url)
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join([
+        '{"command": "ls", "exit_status": ' + "9" * 5000 + "}",           # an integer json cannot hold
+        '{"command": "ls -l", "exit_status": true}',                       # a boolean is not a number
+        '{"command": "ls -a", "duration_ms": false}',
+        '{"command": "echo a\u2028b", "started_at": "2024-01-01T00:00:00+05:00"}',  # U+2028 inside a string
+        '{"command": "sshpass -p hunter2 ssh 10.9.9.9", "exit_status": 999}',
+        '{"command": "date", "started_at": 99999999999999}',                # not seconds since the epoch
+        '{"command": "uptime", "started_at": "1970-01-01T00:00:00Z"}',
+    ]) + "\n", encoding="utf-8")
+    report = ingest(settings, store, "commands", path, max_bad=0.9)
+    assert (report.read, report.stored) == (7, 1)
+    rows = {r.line: r for r in quarantine.records(store)}
+    assert "not valid JSON" in rows[1].reason and rows[2].field == "exit_status" and rows[3].field == "duration_ms"
+    assert rows[5].field == "exit_status" and "hunter2" not in rows[5].record  # masked value by value
+    assert rows[6].field == "started_at" and rows[7].field == "started_at"
+    with store.session() as s:
+        (stored,) = s.scalars(select(CommandRecord))
+    assert stored.command == "echo a\u2028b" and stored.started_at.replace(tzinfo=None).isoformat() == "2023-12-31T19:00:00"
+
+    for name, text, problem in [("cr.csv", "command,user\r\nls -x\rfoo,alice\r\n", "1 columns where the header has 2"),
+                                ("dup.csv", "command,command\nls,ls\n", "names a column twice"),
+                                ("big.csv", "command,user\n" + "a" * 200_000 + ",bob\n", "not CSV")]:
+        (tmp_path / name).write_text(text, encoding="utf-8", newline="")
+        with pytest.raises(DataFormatError, match=problem):
+            ingest(settings, store, "commands", tmp_path / name)
+
+
+def test_a_phrasing_that_would_read_as_a_comment_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    path = _write_jsonl(tmp_path / "ex.jsonl", [{"text": "# of hosts answering ping on the lan?", "intent": "connectivity"},
+                                                {"text": "how many hosts answer ping on the lan", "intent": "connectivity"}])
+    report = ingest(_settings(tmp_path, url), Store(url), "examples", path, max_bad=0.5)
+    assert (report.stored, report.quarantined) == (1, 1) and "may not start with '#'" in report.problems[0]
+
+
+def test_history_import_and_spool_quarantine_are_pseudonymised_when_on(tmp_path: Path) -> None:
+    env = cli_env(tmp_path / "home", NETCOPILOT_PSEUDONYMIZE="on")
+    history = tmp_path / "bash_history"
+    history.write_text("ping -c 3 10.4.4.4\nssh admin@db01.corp.example\n")
+    assert run(["history", "import", str(history)], env).returncode == 0
+    with Store(f"sqlite:///{tmp_path / 'home' / 'netcopilot.db'}").engine.connect() as connection:
+        dump = " ".join(str(r) for r in connection.exec_driver_sql("SELECT command FROM command_history"))
+    assert "10.4.4.4" not in dump and "db01.corp.example" not in dump

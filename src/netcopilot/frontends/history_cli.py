@@ -23,9 +23,10 @@ def _settings():  # noqa: ANN202
 
 
 def _store(settings):  # noqa: ANN001, ANN202
-    from netcopilot.store.db import Store
+    """The store as every front end opens it: pseudonymising when `pseudonymize` says so."""
+    from netcopilot.privacy import open_store
 
-    return Store(settings.database_url)
+    return open_store(settings, "cli")
 
 
 def _save(settings, events) -> int:  # noqa: ANN001
@@ -168,7 +169,7 @@ def _save_import(settings, path: Path, events: list, force: bool) -> tuple[str |
             already = lineage.earlier(s, "history", batch, force)
             if already:
                 return already, 0
-            stored = insert_events(s, events)
+            stored = insert_events(s, events, store.pseudonymizer)
             lineage.record(s, "history", batch, str(path), len(events), stored, 0)
             return None, stored
     except SQLAlchemyError as exc:

@@ -40,9 +40,9 @@ WRAPPERS: dict[str, frozenset[str]] = {name: frozenset(opts) for name, opts in {
     "doas": {"-u", "-C"}, "pkexec": {"--user"}, "run0": {"-u", "--user"},
     "env": {"-u", "--unset", "-C", "--chdir", "-S"}, "time": {"-f", "-o"}, "nice": {"-n", "--adjustment"},
     "ionice": {"-c", "-n", "-p"}, "timeout": {"-s", "--signal", "-k", "--kill-after"}, "nohup": set(),
-    "stdbuf": {"-i", "-o", "-e"}, "command": set(), "exec": set(), "builtin": set(), "unbuffer": set(),
+    "stdbuf": {"-i", "-o", "-e"}, "command": set(), "exec": {"-a"}, "builtin": set(), "unbuffer": set(),
     "watch": {"-n", "--interval"}, "chronic": set(),
-    "xargs": {"-n", "-I", "-L", "-P", "-d", "-E", "-s"}, "strace": {"-o", "-e", "-p", "-s"},
+    "xargs": {"-n", "-I", "-L", "-P", "-d", "-E", "-s", "-a", "--arg-file"}, "strace": {"-o", "-e", "-p", "-s"},
 }.items()}
 _VALUE_AFTER_OPTIONS = {"timeout"}  # `timeout 5 ping ...`: the duration comes before the command
 _SHELLS = {"sh", "bash", "zsh", "dash", "ksh"}

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from netcopilot.errors import DataFormatError
 from netcopilot.pipeline import lineage, quarantine
 from netcopilot.pipeline.schema import SCHEMAS, CommandIn, ExampleIn, Rejection, check
 from netcopilot.settings import Settings
-from netcopilot.store.db import Store
+from netcopilot.store.db import Store, StoreError
 
 KINDS = tuple(SCHEMAS)
 FIRST_PROBLEMS = 10
@@ -64,34 +65,55 @@ def _format(path: Path, text: str) -> str:
     return "jsonl" if text.lstrip()[:1] == "{" else "csv"
 
 
+def _lines(text: str) -> list[str]:
+    """Physical lines as the readers count them: split at \n only (a U+2028 inside a JSON string
+    or a form feed in a command is not a line break), a trailing \r dropped."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
 def _jsonl(text: str) -> Iterator[tuple[int, Any, str]]:
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(_lines(text), 1):
         if not line.strip():
             continue
         try:
             yield n, json.loads(line), line
-        except ValueError as exc:
-            yield n, f"not valid JSON ({exc.msg} at column {exc.colno})", line
+        except json.JSONDecodeError as exc:
+            yield n, f"not valid JSON ({exc.msg}, column {exc.colno})", line
+        except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, absurd nesting
+            yield n, f"not valid JSON ({str(exc).split(';')[0] or exc.__class__.__name__})", line
 
 
 def _csv(path: Path, text: str) -> Iterator[tuple[int, Any, str]]:
-    lines = text.splitlines()
-    reader = csv.reader(io.StringIO(text))
+    """Rows as dicts by the header, each reported at the line where its record starts (a quoted
+    field may span lines); a row that breaks CSV itself stops the file with its line."""
+    lines = _lines(text)
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
-    except (StopIteration, csv.Error):
+    except StopIteration:
         return
+    except csv.Error as exc:
+        raise DataFormatError(path, f"not CSV ({exc})", line=reader.line_num) from None
     if not header or not all(header):
         raise DataFormatError(path, "the CSV header row has an empty column name", line=1)
-    for row in reader:
-        n = reader.line_num
-        raw = lines[n - 1] if 0 < n <= len(lines) else ",".join(row)
+    if len(set(header)) != len(header):
+        twice = sorted({h for h in header if header.count(h) > 1})
+        raise DataFormatError(path, f"the CSV header names a column twice: {', '.join(twice)}", line=1)
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataFormatError(path, f"not CSV ({exc})", line=reader.line_num) from None
+        raw = "\n".join(lines[start - 1:reader.line_num])
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            yield n, f"{len(row)} columns where the header has {len(header)}", raw
+            yield start, f"{len(row)} columns where the header has {len(header)}", raw
             continue
-        yield n, dict(zip(header, (cell.strip() for cell in row))), raw
+        yield start, dict(zip(header, (cell.strip() for cell in row))), raw
 
 
 def read_rows(path: Path) -> tuple[str, Iterator[tuple[int, Any, str]]]:
@@ -127,18 +149,25 @@ def ingest(settings: Settings, store: Store, kind: str, path: Path, max_bad: flo
     if len(bad) > max_bad * report.read:
         raise DataFormatError(path, f"{len(bad)} of {report.read} records are bad (more than --max-bad {max_bad:g}); "
                               f"nothing was stored; the first: {report.problems[0]}")
-    with store.session() as s, s.begin():
-        report.already = lineage.earlier(s, kind, batch, force)
-        if report.already:
-            report.problems = []
-            return report
-        report.quarantined = quarantine.add(s, kind, batch, report.source, bad)
-        if kind == "commands":
-            report.stored = _store_commands(s, good, user, source or f"ingest:{Path(path).name}", store.pseudonymizer)
-        else:  # learned phrasings live in files; a failed write rolls the quarantine back with it
-            report.stored = _store_examples(settings, good)
-            report.duplicates = len(good) - report.stored
-        lineage.record(s, kind, batch, report.source, report.read, report.stored, report.quarantined)
+    try:
+        with store.session() as s, s.begin():
+            report.already = lineage.earlier(s, kind, batch, force)
+            if report.already:
+                report.problems = []
+                return report
+            lineage.record(s, kind, batch, report.source, report.read, 0, len(bad))
+            s.flush()  # a concurrent run of the same file stops here, before anything is written
+            report.quarantined = quarantine.add(s, kind, batch, report.source, bad)
+            if kind == "commands":
+                report.stored = _store_commands(s, good, user, source or f"ingest:{Path(path).name}", store.pseudonymizer)
+            else:  # learned phrasings live in files; a failed write rolls the quarantine back with it
+                report.stored = _store_examples(settings, good)
+                report.duplicates = len(good) - report.stored
+            lineage.set_stored(s, kind, batch, report.stored)
+    except IntegrityError:
+        report.already, report.problems = "another run was taking in the same content at the same time; nothing done", []
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot store the records: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
     return report
 
 
@@ -149,19 +178,14 @@ def _known_intents(settings: Settings) -> set[str]:
 
 
 def _store_commands(session: Any, records: list[CommandIn], user: str, source: str, pseudonymizer: Any) -> int:
-    """Secrets masked exactly as the shell hook's sync masks them (and addresses pseudonymised when
-    the store does), then one executemany INSERT: ingests write 10^5 rows at a time."""
+    """Secrets masked exactly as the shell hook's sync masks them, stored as the sync stores them
+    (addresses pseudonymised when the store does)."""
+    from netcopilot.history.records import CommandEvent, insert_events
     from netcopilot.history.secrets import mask
-    from netcopilot.store.models import CommandRecord
 
-    def protect(value: str) -> str:
-        return pseudonymizer.value(value, set()) if pseudonymizer is not None and value else value
-
-    rows = [{**r.model_dump(), "command": protect(mask(r.command)[0]), "cwd": protect(r.cwd), "host": protect(r.host),
-             "user": r.user or user, "source": source[:40]} for r in records]
-    if rows:
-        session.execute(CommandRecord.__table__.insert(), rows)
-    return len(rows)
+    events = [CommandEvent(**{**r.model_dump(), "command": mask(r.command)[0], "user": r.user or user,
+                              "source": source[:40]}) for r in records]
+    return insert_events(session, events, pseudonymizer)
 
 
 def _store_examples(settings: Settings, records: list[ExampleIn]) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from netcopilot.store.db import Store
@@ -31,6 +31,10 @@ def earlier(session: Session, kind: str, batch: str, force: bool) -> str | None:
 
 def record(session: Session, kind: str, batch: str, source: str, read: int, stored: int, quarantined: int) -> None:
     session.add(IngestBatch(kind=kind, batch=batch, source=source, read=read, stored=stored, quarantined=quarantined))
+
+
+def set_stored(session: Session, kind: str, batch: str, stored: int) -> None:
+    session.execute(update(IngestBatch).where(IngestBatch.kind == kind, IngestBatch.batch == batch).values(stored=stored))
 
 
 def batches(store: Store, limit: int = 50) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ it like any other stored text. Retention applies (`netcopilot privacy purge`).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
@@ -40,10 +41,20 @@ class Quarantined:
         return out
 
 
+def masked_record(rejection: Rejection) -> str:
+    """The record as kept: each string value of a record that could be read masked on its own (a
+    JSON line masked as one string would hide the command from the per-tool rules), else the raw
+    text masked; cut at MAX_RAW characters."""
+    if rejection.row is not None:
+        row = {k: mask(v)[0] if isinstance(v, str) else v for k, v in rejection.row.items()}
+        return json.dumps(row, ensure_ascii=False, default=str)[:MAX_RAW]
+    return mask(rejection.raw[:MAX_RAW])[0]
+
+
 def add(session: Session, kind: str, batch: str, source: str, rejections: Iterable[Rejection]) -> int:
     """Quarantine rejections inside the caller's transaction; returns how many."""
     rows = [QuarantinedRecord(kind=kind, batch=batch, source=source, line=r.line, field=r.field[:100],
-                              reason=r.reason, record=mask(r.raw[:MAX_RAW])[0]) for r in rejections]
+                              reason=r.reason, record=masked_record(r)) for r in rejections]
     session.add_all(rows)
     return len(rows)
 

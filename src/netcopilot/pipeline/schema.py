@@ -8,8 +8,9 @@ fields are rejected too, so a misspelt column (`duraton_ms`) cannot vanish into 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -19,9 +20,20 @@ MAX_EXAMPLE = 2000
 WEEK_MS = 7 * 86400 * 1000.0
 
 
+EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # C0/C1 and bidi overrides
+
+
 def _printable(value: str, name: str) -> str:
-    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+    if _CONTROL.search(value):
         raise ValueError(f"{name} holds control characters")
+    return value
+
+
+def _not_bool(value: Any) -> Any:
+    """JSON true/false are not numbers here (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
     return value
 
 
@@ -44,18 +56,36 @@ class CommandIn(BaseModel):
     def _command(cls, value: str) -> str:
         return _printable(value, "the command")
 
-    @field_validator("duration_ms")
+    @field_validator("duration_ms", "exit_status", mode="before")
     @classmethod
-    def _finite(cls, value: float | None) -> float | None:
-        if value is not None and not math.isfinite(value):
-            raise ValueError("must be a finite number of milliseconds")
+    def _numbers(cls, value: Any) -> Any:
+        value = _not_bool(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("started_at", mode="before")
+    @classmethod
+    def _epoch_seconds(cls, value: Any) -> Any:
+        """Numbers are seconds since the epoch (pydantic would read large ones as milliseconds)."""
+        value = _not_bool(value)
+        if isinstance(value, str) and value.replace(".", "", 1).isdigit():
+            value = float(value)
+        if isinstance(value, (int, float)):
+            if not math.isfinite(value) or not 0 <= value < 1e11:
+                raise ValueError("expected ISO 8601 or seconds since the epoch")
+            return datetime.fromtimestamp(value, timezone.utc)
         return value
 
     @field_validator("started_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+        """In UTC (a naive time is taken as UTC), and plausible: after 1990, at most a day ahead."""
+        if value is None:
+            return None
+        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        if not EARLIEST <= value <= datetime.now(timezone.utc) + timedelta(days=1):
+            raise ValueError(f"{value.isoformat()} is before 1990 or in the future")
         return value
 
 
@@ -70,6 +100,8 @@ class ExampleIn(BaseModel):
     @field_validator("text")
     @classmethod
     def _text(cls, value: str) -> str:
+        if value.startswith("#"):  # phrasing files treat such a line as a comment: it would never be learned
+            raise ValueError("a phrasing may not start with '#'")
         return _printable(value, "the text")
 
     @field_validator("intent")
@@ -90,6 +122,7 @@ class Rejection:
     field: str
     reason: str
     raw: str
+    row: dict[str, Any] | None = None  # the record as read, when it could be read
 
     def where(self, source: str) -> str:
         at = f"{source}:{self.line}" if self.line is not None else source
@@ -126,4 +159,4 @@ def check(kind: str, rows: Iterable[tuple[int | None, Any, str]], context: dict[
             yield model.model_validate({k: v for k, v in row.items() if v not in ("", None)}, context=context)
         except ValidationError as exc:
             field, reason = _first_error(exc)
-            yield Rejection(line, field, reason, raw)
+            yield Rejection(line, field, reason, raw, row)

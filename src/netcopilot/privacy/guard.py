@@ -29,7 +29,7 @@ TEXT_COLUMNS: dict[type, tuple[str, ...]] = {
     SessionVector: ("text",),
     CommandRecord: ("command", "cwd", "host"),
     AuditRecord: ("output", "explanation"),
-    QuarantinedRecord: ("record", "reason"),
+    QuarantinedRecord: ("record", "reason", "field"),
 }
 SEALED_COLUMNS: dict[type, tuple[str, ...]] = {Conversation: ("context",)}  # read back by the app
 

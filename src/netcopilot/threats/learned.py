@@ -66,7 +66,7 @@ def parse_rows(text: str | None) -> list[int] | None:
     rows = []
     for part in text.split(","):
         part = part.strip().lstrip("#")
-        if not part.isdigit():
+        if not (part.isascii() and part.isdigit()):
             raise InputError(f"--rows: {part!r} is not a record number (the #N that `netcopilot threats FILE` shows)")
         rows.append(int(part))
     return rows

@@ -92,16 +92,21 @@ def test_fold_writes_requests_the_loader_accepts_and_appends_only_new_ones(tmp_p
     assert fold_commands(settings, [*batch, second]) == 1
     assert fold_commands(settings, [first, second]) == 0
 
-    path = learned_requests_path(settings)
+    from netcopilot.retrain import accept_pending, pending_requests_path
+
+    path = pending_requests_path(settings)  # folded labels wait for a promoted version
+    assert not learned_requests_path(settings).exists()
     text = path.read_text(encoding="utf-8")
     assert text.startswith(LEARNED_REQUESTS_HEADER) and text.count("requests:") == 1
     utilities, intents = {s.utility for s in knowledge.catalog}, set(knowledge.intents)
     assert [(r.query, r.utilities, r.intent) for r in load_requests(path, utilities, intents)] == \
         [(first.query, first.utilities, first.intent), (second.query, second.utilities, second.intent)]
 
-    training = load_labelled_requests(settings.knowledge_dir, knowledge, extra=[path])
+    assert accept_pending(settings) == 2 and not path.exists()
+    training = load_labelled_requests(settings.knowledge_dir, knowledge, extra=[learned_requests_path(settings)])
     assert len(training) == len(repo_requests) + 2
     assert [r.query for r in training[-2:]] == [first.query, second.query]  # after the repository's, in file order
+    assert fold_commands(settings, [first]) == 0  # accepted ones are not folded again
 
 
 def test_a_retrain_with_only_command_labels_trains_on_them(assistant, models_dir: Path, tmp_path: Path) -> None:
@@ -119,26 +124,32 @@ def test_a_retrain_with_only_command_labels_trains_on_them(assistant, models_dir
     models = tmp_path / "models"  # retraining registers a version: work on a copy of the session's models
     shutil.copytree(models_dir, models)
     settings = Settings.load(**{**assistant.settings.values, "models_dir": models})
-    report = retrain(settings, assistant.store, spacy_epochs=2)  # fewer epochs: what is trained on is tested
-    assert (report.collected, report.added) == (0, 0)  # no feedback: no new intent phrasings
-    assert (report.commands_collected, report.commands_added, report.commands_total) == (1, 1, 1)
-    assert report.train is not None
-    assert retrain_summary(report)[1] == "command labels: 1 new from helpful commands (1 collected, 1 learned in all)"
-    (learned,) = load_requests(learned_requests_path(settings))
-    assert (learned.query, learned.utilities, learned.intent) == (question, (second["utility"],), answer.intent)
+    from netcopilot.core.assistant import Assistant
+    from netcopilot.retrain import pending_requests_path
 
     repo = load_labelled_requests(settings.knowledge_dir, assistant.knowledge)
+    # fewer epochs: what is trained on is tested. A gate that asks for +1.0 rejects the candidate:
+    rejected = retrain(settings, assistant.store, spacy_epochs=2, tolerance=-1.0)
+    assert (rejected.collected, rejected.added) == (0, 0)  # no feedback: no new intent phrasings
+    assert (rejected.commands_collected, rejected.commands_added, rejected.commands_total) == (1, 1, 1)
+    assert rejected.train is not None and not rejected.promoted
+    assert retrain_summary(rejected)[1] == "command labels: 1 new from helpful commands (1 collected, 1 learned in all)"
+    (learned,) = load_requests(pending_requests_path(settings))  # waiting: a rejected candidate's labels are not served
+    assert (learned.query, learned.utilities, learned.intent) == (question, (second["utility"],), answer.intent)
+    assert not learned_requests_path(settings).exists()
+    assert Assistant.load(settings, store=assistant.store).ranker.lexical.n_rows == len(repo)
+
+    report = retrain(settings, assistant.store, spacy_epochs=2, tolerance=1.0, force=True)  # this gate passes it
+    assert report.promoted and not pending_requests_path(settings).exists()
+    assert [r.query for r in load_requests(learned_requests_path(settings))] == [question]
     before = LexicalIndex.load(artifacts.current_dir(models_dir) / "lexical.npz")
     after = LexicalIndex.load(report.train.bundle / "lexical.npz")  # the ranker's neighbours: its labelled requests
     assert before.n_rows == len(repo) and after.n_rows == len(repo) + 1
     assert after.similarities(question).max() > 0.99 > before.similarities(question).max()
     assert retrain(settings, assistant.store).train is None  # nothing new the second time
 
-    from netcopilot.core.assistant import Assistant
-
     served = Assistant.load(settings, store=assistant.store)  # answering uses the learned requests as neighbours too
     assert served.ranker.lexical.n_rows == len(repo) + 1 and served.ranker.lexical.fingerprint == after.fingerprint
-
 
 
 def test_a_broken_learned_file_is_left_out_with_a_warning_not_an_error(tmp_path: Path, caplog) -> None:  # noqa: ANN001

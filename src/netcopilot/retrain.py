@@ -16,11 +16,14 @@ Command labels (question -> the utility that helped) train the command ranker, s
 
 The repository's held-out phrasings are never touched, so the gate compares every candidate with
 production on the same test set. Learned phrasings are kept in <home>/learned/train/<intent>.txt
-and learned command labels in <home>/learned/requests.yml (what was folded in, and when, stays
-visible and editable). Training reads the repository's intents plus the learned phrasings from a
-merged copy in a temporary folder; the learned requests are read after the repository's requests,
-by training and by the Assistant alike (`load_labelled_requests(..., extra=...)`), so the ranker
-answers with the neighbours it was trained with.
+(what was folded in, and when, stays visible and editable). Training reads the repository's intents
+plus the learned phrasings from a merged copy in a temporary folder.
+
+New command labels wait in <home>/learned/requests.pending.yml. A retrain trains with them; only
+when the gate promotes that version do they join <home>/learned/requests.yml, which `netcopilot
+train` and the Assistant read after the repository's requests (`load_labelled_requests(...,
+extra=...)`): the ranker answers with the neighbours it was trained with, and a rejected candidate's
+labels never reach users.
 """
 
 from __future__ import annotations
@@ -187,15 +190,33 @@ def _requests_yaml(requests: list[LabelledRequest]) -> str:
     return yaml.safe_dump(rows, sort_keys=False, default_flow_style=None, allow_unicode=True, width=1000)
 
 
-def _learned_queries(settings: Settings) -> set[str]:
-    path = learned_requests_path(settings)
+def pending_requests_path(settings: Settings) -> Path:
+    """Command labels folded in but not yet through the gate: the Assistant does not read them."""
+    return Path(settings.home) / "learned" / "requests.pending.yml"
+
+
+def _queries(path: Path) -> set[str]:
     return {r.query.lower() for r in load_requests(path)} if path.is_file() else set()
 
 
+def _learned_queries(settings: Settings) -> set[str]:
+    return _queries(learned_requests_path(settings)) | _queries(pending_requests_path(settings))
+
+
+def _append_requests(path: Path, requests: list[LabelledRequest]) -> None:
+    """Append to a learned requests file, created with the header that says what it is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = LEARNED_REQUESTS_HEADER if not path.is_file() or path.stat().st_size == 0 else ""
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with path.open("a", encoding="utf-8") as f:
+        f.write(f"{header}# folded in {when}\n" + _requests_yaml(requests))
+
+
 def fold_commands(settings: Settings, requests: list[LabelledRequest]) -> int:
-    """Append new command labels to <home>/learned/requests.yml (created with a header saying what
-    it is); returns how many were new. Questions the repository's requests already label, and
-    held-out phrasings, are left out."""
+    """Append new command labels to <home>/learned/requests.pending.yml; returns how many were new.
+    Questions already learned (pending or accepted), labelled by the repository's requests, or
+    held-out phrasings are left out. `accept_pending` moves them to requests.yml once a version
+    trained with them passed the gate."""
     repo = Path(settings.knowledge_dir) / "requests"
     existing = _learned_queries(settings) | held_out(settings)
     existing |= {r.query.lower() for p in sorted(repo.glob("*.yml")) for r in load_requests(p)}
@@ -205,13 +226,20 @@ def fold_commands(settings: Settings, requests: list[LabelledRequest]) -> int:
             existing.add(request.query.lower())
             new.append(request)
     if new:
-        path = learned_requests_path(settings)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        header = LEARNED_REQUESTS_HEADER if not path.is_file() or path.stat().st_size == 0 else ""
-        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with path.open("a", encoding="utf-8") as f:
-            f.write(f"{header}# folded in {when}\n" + _requests_yaml(new))
+        _append_requests(pending_requests_path(settings), new)
     return len(new)
+
+
+def accept_pending(settings: Settings) -> int:
+    """After a promotion: the pending command labels join requests.yml, which the Assistant reads."""
+    pending = pending_requests_path(settings)
+    if not pending.is_file():
+        return 0
+    requests = load_requests(pending)
+    if requests:
+        _append_requests(learned_requests_path(settings), requests)
+    pending.unlink()
+    return len(requests)
 
 
 def merged_intents(settings: Settings, target: Path) -> Path:
@@ -258,9 +286,11 @@ def retrain(settings: Settings, store: Store, tolerance: float | None = None, fo
     if not added and not commands_added and not force:
         return RetrainReport(**counts, train=None)
     with tempfile.TemporaryDirectory(prefix="netcopilot-retrain-") as tmp:
-        # training reads the learned requests from <home>/learned/requests.yml itself, as the Assistant does
         merged = Settings.load(**{**settings.values, "intents_dir": merged_intents(settings, Path(tmp) / "intents")})
         if progress:
             train_options["progress"] = progress
-        report = train(merged, tolerance=tolerance, **train_options)
+        report = train(merged, tolerance=tolerance,
+                       extra_requests=[learned_requests_path(settings), pending_requests_path(settings)], **train_options)
+    if report.promoted:  # the gate passed a version trained with the pending labels: now they are served
+        accept_pending(settings)
     return RetrainReport(**counts, train=report)

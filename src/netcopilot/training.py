@@ -258,7 +258,10 @@ def register_and_gate(registry: Registry, kind: str, bundle: Path, metrics: dict
 
 
 def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool = False,
-          spacy_epochs: int = 12, keep: int = 3, tolerance: float | None = None, promote: bool = True) -> TrainReport:
+          spacy_epochs: int = 12, keep: int = 3, tolerance: float | None = None, promote: bool = True,
+          extra_requests: Sequence[Path] | None = None) -> TrainReport:
+    """`extra_requests`: learned requests files read after knowledge_base/requests/ (default: the
+    accepted <home>/learned/requests.yml, as the Assistant reads them; `retrain` adds the pending ones)."""
     started = datetime.now(timezone.utc)
     models_dir = Path(settings.models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -290,7 +293,8 @@ def train(settings: Settings, progress: Progress = _quiet, rebuild_encoder: bool
     progress("Learning the command ranker", 5, STEPS)
     from netcopilot.retrain import learned_requests_path
 
-    ranker = fit_ranker(knowledge, model, embed, Path(settings.knowledge_dir), extra=[learned_requests_path(settings)])
+    extra = [learned_requests_path(settings)] if extra_requests is None else list(extra_requests)
+    ranker = fit_ranker(knowledge, model, embed, Path(settings.knowledge_dir), extra=extra)
     from netcopilot.retrieval.runbook_index import build_runbook_index
 
     build_runbook_index(knowledge.runbooks, embed)  # fills the cache with every passage

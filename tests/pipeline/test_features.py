@@ -118,3 +118,24 @@ def test_features_build_and_list_through_the_cli(models_dir: Path, tmp_path: Pat
     listed = json.loads(run(["features", "list", "--json"], env).stdout)
     assert [(c["feature_set"], c["rows"]) for c in listed["cached"]] == [("question", 2)]
     assert [fs["name"] for fs in listed["sets"]] == ["question", "command", "connection"]
+
+
+def test_opting_out_forgets_the_cached_vectors_of_that_persons_questions(tmp_path: Path) -> None:
+    from netcopilot.privacy.people import set_opt_out
+    from netcopilot.store.models import Conversation, Message, User
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    with store.session() as s, s.begin():
+        for who, text in [("cli:al", "why is the wifi slow"), ("cli:bo", "dns fails for intranet names")]:
+            user = User(external_id=who)
+            s.add(user)
+            s.flush()
+            conv = Conversation(user_id=user.id)
+            s.add(conv)
+            s.flush()
+            s.add(Message(conversation_id=conv.id, role="user", text=text))
+    calls: list[list[str]] = []
+    FeatureStore(store).vectors("question", "v1", ["why is the wifi slow", "dns fails for intranet names"], _fake(calls))
+    set_opt_out(store, "cli:al")
+    FeatureStore(store).vectors("question", "v1", ["why is the wifi slow", "dns fails for intranet names"], _fake(calls))
+    assert calls[1:] == [["why is the wifi slow"]]  # al's was forgotten, bo's is still cached

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from netcopilot.store.db import Store
-from netcopilot.store.models import Answer, Conversation, Feedback, Message, User, utcnow
+from netcopilot.store.models import Answer, Conversation, FeatureRow, Feedback, Message, User, utcnow
 
 
 def _user(s: Any, external_id: str, create: bool = True) -> User | None:
@@ -25,8 +26,21 @@ def set_opt_out(store: Store, external_id: str, out: bool = True) -> None:
         user = _user(s, external_id)
         user.opted_out_at = utcnow() if out else None
         if out and user.id is not None:  # the database cascades to messages, answers and their feedback
+            _forget_features(s, user.id)
             s.execute(delete(Feedback).where(Feedback.user_id == user.id))
             s.execute(delete(Conversation).where(Conversation.user_id == user.id))
+
+
+def _forget_features(session: Session, user_id: int) -> None:
+    """The feature store's rows computed from this person's questions (keyed by a hash of the text;
+    another person asking the same words just has theirs computed again)."""
+    from netcopilot.pipeline.feature_store import CHUNK, key_of
+
+    texts = session.scalars(select(Message.text).join(Conversation, Conversation.id == Message.conversation_id)
+                            .where(Conversation.user_id == user_id, Message.role == "user"))
+    keys = list({key_of(t) for t in texts if t})
+    for i in range(0, len(keys), CHUNK):
+        session.execute(delete(FeatureRow).where(FeatureRow.key.in_(keys[i:i + CHUNK])))
 
 
 def first_contact(store: Store, person: User) -> bool:

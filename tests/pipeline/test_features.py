@@ -68,13 +68,21 @@ def test_training_and_serving_see_the_same_question_vectors(models_dir: Path, tm
         np.testing.assert_allclose(other, training, atol=1e-5)
 
 
-def test_time_model_learns_and_predicts_from_the_same_command_features() -> None:
-    """The execution-time model's fit and predict both go through `command_features`."""
+def test_time_model_learns_and_predicts_from_the_same_command_features(monkeypatch) -> None:  # noqa: ANN001
+    """The execution-time model's fit and predict both read lines through the declared feature function."""
+    from netcopilot.history import timing
+
+    seen: list[str] = []
+    original = timing.parse
+    monkeypatch.setattr(timing, "parse", lambda text: seen.append(text) or original(text))
     runs = [("ping -c 4 -i 0.2 127.0.0.1", 0.62), ("ping -c 9 -i 0.2 127.0.0.1", 1.62), ("ping -c 2 -i 0.2 127.0.0.1", 0.22)]
     model = DurationModel().fit(runs)
+    prediction = model.predict_one("ping -c 6 -i 0.2 127.0.0.1")
+    assert seen == [c for c, _ in runs] + ["ping -c 6 -i 0.2 127.0.0.1"]  # training and serving alike
     parts = command_features("ping -c 6 -i 0.2 127.0.0.1")
+    assert seen[-1] == "ping -c 6 -i 0.2 127.0.0.1" and len(seen) == 5  # the declared function is that same parse
     assert [[p.family for p in pipe] for pipe in parts] == [["ping"]] and parts[0][0].schedule == 1.0
-    assert abs(model.predict_one("ping -c 6 -i 0.2 127.0.0.1").seconds - 1.02) < 0.15
+    assert abs(prediction.seconds - 1.02) < 0.15
 
 
 def test_monitor_reads_question_vectors_from_the_feature_store(models_dir: Path, tmp_path: Path) -> None:
@@ -85,11 +93,15 @@ def test_monitor_reads_question_vectors_from_the_feature_store(models_dir: Path,
     embed, training_texts = _embedder(settings, store)
     recent = ["cannot reach the printer vlan", "dns lookups time out since noon"]
     first = embed(recent)
-    assert embed(training_texts).shape == (len(training_texts), 384)
-    assert FeatureStore(store).stats()[0]["rows"] == 2  # the training phrasings come from the bundle's cache
+    assert FeatureStore(store).stats()[0]["rows"] == 2
+    reference = embed(training_texts)  # the training phrasings come from the bundle's cache, not the encoder
+    cache = VectorCache.load(artifacts.current_dir(models_dir) / "vectors.npz")
+    np.testing.assert_array_equal(reference, cache.vectors(Encoder(artifacts.encoder_dir(models_dir)), training_texts))
+    assert cache.misses == 0
+    rows = FeatureStore(store).stats()[0]["rows"]
     embed2, _ = _embedder(settings, store)
     np.testing.assert_array_equal(embed2(recent), first)
-    assert FeatureStore(store).stats()[0]["rows"] == 2
+    assert FeatureStore(store).stats()[0]["rows"] == rows  # read back, nothing computed again
 
 
 def test_features_build_and_list_through_the_cli(models_dir: Path, tmp_path: Path) -> None:

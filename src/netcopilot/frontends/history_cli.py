@@ -61,8 +61,9 @@ def _quarantine_in_store(settings, rejected: list[tuple[str, int, str, str]]) ->
         store = _store(settings)
         try:
             with store.session() as s, s.begin():
-                for name, line, raw, why in rejected:
-                    quarantine.add(s, "spool", batch, f"spool:{name}", [Rejection(line, "", why, raw)])
+                for name in dict.fromkeys(name for name, *_ in rejected):
+                    quarantine.add(s, "spool", batch, f"spool:{name}",
+                                   [Rejection(line, "", why, raw) for file, line, raw, why in rejected if file == name])
         finally:
             store.close()
     except (SQLAlchemyError, StoreError):

@@ -99,8 +99,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _embedder(settings: Any, store: Any) -> tuple[Any, list[str]]:
-    """Question vectors for the drift check: the training phrasings' from the bundle's vector
-    cache, stored questions' from the feature store (so each question is encoded once, ever)."""
+    """Question vectors for the drift check, through the feature store (each text is encoded once,
+    ever); what the store lacks comes from the bundle's vector cache, which already holds the
+    training phrasings, and only new questions are encoded."""
     from netcopilot import artifacts
     from netcopilot.embeddings import Encoder, VectorCache
     from netcopilot.nlu.data import load_intents
@@ -112,7 +113,7 @@ def _embedder(settings: Any, store: Any) -> tuple[Any, list[str]]:
     texts = [text for text, _ in load_intents(settings.intents_dir).train]
 
     def embed(batch: list[str]) -> Any:
-        return cache.vectors(encoder, batch) if batch == texts else features.question_vectors(encoder, batch)
+        return features.vectors("question", encoder.version, batch, lambda missing: cache.vectors(encoder, missing))
 
     return embed, texts
 

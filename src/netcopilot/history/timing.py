@@ -438,8 +438,8 @@ def main_part(text: str) -> Parsed:
 
 
 # ---------------------------------------------------------------- the model
-# fit and predict_one both take a line's features from the shared feature module (no training/serving skew)
-from netcopilot.pipeline.features import command_features  # noqa: E402 - it calls `parse` above
+# fit and predict_one both read a line through `parse`: pipeline.features declares it as the
+# `command` feature set, so learning and predicting cannot see a command differently
 
 # Process start and tool set-up (seconds) before anything is learned, and the latency of one request
 # to a target never seen (loopback, elsewhere); measured here for the tools installed, guessed otherwise.
@@ -526,7 +526,7 @@ class DurationModel:
         pairs = observations(zip(X, y)) if y is not None else observations(X)
         rows: dict[str, list[tuple[Parsed, float]]] = {}
         for command, seconds in pairs:
-            parts = [p for pipe in command_features(command) for p in pipe]
+            parts = [p for pipe in parse(command) for p in pipe]
             if len(parts) == 1 and parts[0].family != "empty":
                 rows.setdefault(parts[0].family, []).append((parts[0], seconds))
         self.families_: dict[str, dict[str, Any]] = {}
@@ -691,7 +691,7 @@ class DurationModel:
         if not command.strip():  # nothing to run: the shell returns at once
             return Prediction(command, "empty", 0.001, 0.0, 0.01, "empty line")
         total = Prediction(command, "empty", 0.0, 0.0, 0.0, "")
-        pipes = [[self.predict_part(p) for p in pipe] for pipe in command_features(command)]
+        pipes = [[self.predict_part(p) for p in pipe] for pipe in parse(command)]
         for parts in pipes:
             longest = max(parts, key=lambda x: x.seconds)
             total.seconds += longest.seconds

@@ -46,7 +46,8 @@ def question_vectors(encoder: "Encoder", texts: Sequence[str]) -> np.ndarray:
 
 
 def command_features(text: str) -> list[list[Any]]:
-    """A command line's pipelines of parsed simple commands (family, targets, schedule, budget, cap)."""
+    """A command line's pipelines of parsed simple commands (family, targets, schedule, budget,
+    cap): `history.timing.parse`, which `DurationModel.fit` and `predict_one` both call."""
     from netcopilot.history.timing import parse
 
     return parse(text)

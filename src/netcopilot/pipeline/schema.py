@@ -129,18 +129,13 @@ class Rejection:
         return f"{at}: field '{self.field}': {self.reason}" if self.field else f"{at}: {self.reason}"
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str]:
+def _first_error(exc: ValidationError, model: type[BaseModel]) -> tuple[str, str]:
     error = exc.errors(include_url=False)[0]
     field = ".".join(str(part) for part in error.get("loc", ()))
     reason = error.get("msg", "invalid").removeprefix("Value error, ")
     if error.get("type") == "extra_forbidden":
-        reason = "unknown field (the schema has: " + ", ".join(_fields_of(exc.title)) + ")"
+        reason = "unknown field (the schema has: " + ", ".join(model.model_fields) + ")"
     return field, reason
-
-
-def _fields_of(title: str) -> list[str]:
-    model = next((m for m in SCHEMAS.values() if m.__name__ == title), None)
-    return list(model.model_fields) if model else []
 
 
 def check(kind: str, rows: Iterable[tuple[int | None, Any, str]], context: dict[str, Any] | None = None
@@ -158,5 +153,5 @@ def check(kind: str, rows: Iterable[tuple[int | None, Any, str]], context: dict[
         try:
             yield model.model_validate({k: v for k, v in row.items() if v not in ("", None)}, context=context)
         except ValidationError as exc:
-            field, reason = _first_error(exc)
+            field, reason = _first_error(exc, model)
             yield Rejection(line, field, reason, raw, row)
